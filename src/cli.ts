@@ -1,0 +1,37 @@
+/**
+ * The `capp` binary: global flags, one sub-command group per file in src/commands/, and one
+ * error path (CappError → `error:`/`fix:` lines and its documented exit code).
+ */
+import { Command, CommanderError } from "commander";
+import { registerCommands } from "./commands/index.js";
+import { type GlobalOptions, reportError } from "./commands/output.js";
+
+const program = new Command();
+program
+  .name("capp")
+  .description("Autonomous operations for a deep-RL crypto trading system")
+  .version("0.1.0")
+  .option("-w, --workspace <dir>", "workspace folder", process.cwd())
+  .option("-c, --config <file>", "config file (default: capp.config.* in the workspace)")
+  .option("--json", "machine-readable output", false)
+  .option("-q, --quiet", "print only errors", false)
+  .showHelpAfterError()
+  .exitOverride();
+
+const globals = (): GlobalOptions => {
+  const o = program.opts();
+  return { workspace: o.workspace, config: o.config, json: !!o.json, quiet: !!o.quiet };
+};
+
+registerCommands(program, globals);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // help/version exit 0; usage errors are exit 2 (commander printed the message already)
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    process.exitCode = reportError(err, globals().json);
+  }
+}

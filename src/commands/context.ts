@@ -1,0 +1,22 @@
+/**
+ * What a command needs from the global flags: the workspace, its validated config and paths.
+ * Loaded lazily so `capp init` and `--help` work without a config.
+ */
+import { resolve } from "node:path";
+import { type LoadedConfig, loadConfig } from "../core/config/load.js";
+import { type WorkspacePaths, workspacePaths } from "../core/workspace/paths.js";
+import type { GlobalOptions } from "./output.js";
+
+/** A command's context. */
+export interface Ctx {
+  opts: GlobalOptions;
+  loaded: LoadedConfig;
+  paths: WorkspacePaths;
+}
+
+/** Load config for the global options plus flag overrides (config path → value). */
+export function makeCtx(opts: GlobalOptions, overrides: Record<string, unknown> = {}): Ctx {
+  const loaded = loadConfig({ workspace: resolve(opts.workspace), configFile: opts.config, overrides });
+  for (const w of loaded.warnings) if (!opts.json && !opts.quiet) process.stderr.write(`warning: ${w}\n`);
+  return { opts, loaded, paths: workspacePaths(loaded.workspace, loaded.config) };
+}

@@ -1,0 +1,95 @@
+/** `capp ensemble sync [--once] …` and `capp ensemble show`. */
+import type { Command } from "commander";
+import { SystemClock } from "../core/clock.js";
+import { ConfigError } from "../core/errors.js";
+import { readManifest } from "../core/ensemble/manifest.js";
+import { type SyncResult, syncEnsemble } from "../core/ensemble/sync.js";
+import { type Ctx, makeCtx } from "./context.js";
+import { color, type GlobalOptions, printJson, say } from "./output.js";
+import { onStopSignal } from "./signals.js";
+
+/** The active study: --study, else ACTIVE_STUDY_NAME, else a clear error. */
+export function activeStudy(ctx: Ctx): string {
+  const s = ctx.loaded.config.study.active;
+  if (!s)
+    throw new ConfigError(
+      `no active study: ACTIVE_STUDY_NAME is not set in ${ctx.paths.root}/.env.training or the environment`,
+      'pass --study NAME or add `export ACTIVE_STUDY_NAME="NAME"` to .env.training',
+    );
+  return s;
+}
+
+function render(opts: GlobalOptions, r: SyncResult): void {
+  if (opts.json) return printJson({ ok: true, ...r });
+  const head = r.dryRun ? "dry run: " : "";
+  if (!r.changed) say(opts, `${head}no changes: ensemble v${r.version} of ${r.study} has ${r.members.length} members`);
+  else
+    say(
+      opts,
+      `${head}${color.green("updated")} ensemble to v${r.version} of ${r.study}: ${r.members.length} members (+${r.added.length} −${r.removed.length})`,
+    );
+  for (const m of r.added) say(opts, `  + trial ${m.trial_number} (id ${m.trial_id}) value ${m.value} from ${m.source_dir}`);
+  for (const m of r.removed) say(opts, `  - trial ${m.trial_number} (id ${m.trial_id}) of ${m.study_name}`);
+  for (const s of r.skipped) say(opts, color.dim(`  skipped trial ${s.trial_number} (${s.code}): ${s.reason}`));
+}
+
+export function registerEnsemble(program: Command, globals: () => GlobalOptions): void {
+  const ens = program.command("ensemble").description("keep an ensemble of the best trials in sync with the study");
+  ens
+    .command("sync")
+    .description("select the top-N valid trials, store their packages, write the manifest (loops unless --once)")
+    .option("--once", "sync once and exit")
+    .option("--study <name>", "study to follow (default ACTIVE_STUDY_NAME)")
+    .option("--top-n <n>", "members (default ENSEMBLE_TOP_N)", (v) => Number(v))
+    .option("--objective <k>", "objective index of a multi-objective study", (v) => Number(v))
+    .option("--dry-run", "report what would change, write nothing")
+    .action(async (f: { once?: boolean; study?: string; topN?: number; objective?: number; dryRun?: boolean }) => {
+      const opts = globals();
+      const ctx = makeCtx(opts, { "study.active": f.study, "ensemble.topN": f.topN, "study.objective": f.objective });
+      const study = activeStudy(ctx);
+      const c = ctx.loaded.config;
+      const clock = new SystemClock();
+      const once = () =>
+        syncEnsemble({
+          paths: ctx.paths,
+          study,
+          topN: c.ensemble.topN,
+          objective: c.study.objective,
+          tickers: c.trading.tickers,
+          timeframe: c.trading.timeframe,
+          templates: c.models.templates,
+          dryRun: f.dryRun,
+          nowMs: clock.now(),
+        });
+      if (f.once || f.dryRun) return render(opts, await once());
+      const stop = onStopSignal();
+      while (!stop.signal.aborted) {
+        try {
+          render(opts, await once());
+        } catch (err) {
+          // the daemon keeps the last good manifest serving and tries again next interval
+          process.stderr.write(`ensemble sync failed: ${(err as Error).message}\n`);
+        }
+        await clock.sleep(c.ensemble.updateIntervalSec * 1000, stop.signal);
+      }
+      stop.dispose();
+    });
+  ens
+    .command("show")
+    .description("print the current ensemble members")
+    .action(() => {
+      const opts = globals();
+      const ctx = makeCtx(opts);
+      const m = readManifest(ctx.paths.manifest);
+      if (opts.json) return printJson(m ?? null);
+      if (!m) return say(opts, `no ensemble yet (${ctx.paths.manifest}); run \`capp ensemble sync --once\``);
+      say(opts, `ensemble v${m.version} of ${m.study_name} (${m.direction}), updated ${m.updated}, ${m.model_count} members`);
+      say(opts, "  #  trial  id     value        lookback  state_dim  source");
+      m.members.forEach((x, k) =>
+        say(
+          opts,
+          `  ${String(k + 1).padStart(2)} ${String(x.trial_number).padStart(6)} ${String(x.trial_id).padStart(4)}  ${String(x.value).padEnd(12)} ${String(x.lookback).padStart(8)} ${String(x.state_dim).padStart(10)}  ${x.source_dir}`,
+        ),
+      );
+    });
+}

@@ -1,0 +1,12 @@
+/** Registers every command group on the program. */
+import type { Command } from "commander";
+import { registerEnsemble } from "./ensemble.js";
+import { registerInit } from "./init.js";
+import type { GlobalOptions } from "./output.js";
+import { registerReadiness } from "./readiness.js";
+
+export function registerCommands(program: Command, globals: () => GlobalOptions): void {
+  registerInit(program, globals);
+  registerEnsemble(program, globals);
+  registerReadiness(program, globals);
+}

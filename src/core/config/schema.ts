@@ -1,0 +1,172 @@
+/**
+ * The validated configuration of a workspace. Defaults are the seed's (original-system.md §3.5,
+ * §3.8, §12). Units are in the key names: `…Sec` seconds, `…Hours` hours, `…Pct` either a
+ * fraction (risk: 0.30 = 30 %) or percent where noted (`minImprovementPct`, `alphaThresholdPp`).
+ */
+import { z } from "zod";
+import { DEFAULT_TICKERS } from "../models/types.js";
+
+const posInt = z.number().int().positive();
+const fraction = z.number().min(0).max(1);
+
+export const StudySchema = z.object({
+  /** Active Optuna study name (ACTIVE_STUDY_NAME). */
+  active: z.string().min(1).optional(),
+  /** Optuna storage path or sqlite:/// URL, relative to the workspace. */
+  db: z.string().min(1).default("databases/optuna_cappuccino.db"),
+  /** Objective index for multi-objective studies. */
+  objective: z.number().int().min(0).optional(),
+});
+
+export const EnsembleSchema = z.object({
+  topN: posInt.default(20),
+  updateIntervalSec: posInt.default(600),
+  dir: z.string().default("train_results/ensemble"),
+  /** How member actions combine: plain mean, or weighted by objective value. */
+  weighting: z.enum(["mean", "value"]).default("mean"),
+  /** A bar trades only if at least this many members answered. */
+  minMembers: posInt.default(1),
+});
+
+export const ModelsSchema = z.object({
+  /** Where trial weights are looked for, in order ({n} = trial number, {tf} = timeframe); a stored_agent/ subfolder is preferred inside each. */
+  templates: z
+    .array(z.string())
+    .default(["train_results/trial_{n}_{tf}", "train_results/cwd_tests/trial_{n}_{tf}"]),
+});
+
+export const DeploySchema = z.object({
+  checkIntervalSec: posInt.default(3600),
+  /** Percent (1.0 = 1 %). */
+  minImprovementPct: z.number().min(0).default(1.0),
+  validation: z.boolean().default(true),
+  autoDeploy: z.boolean().default(true),
+  /** Deploy the synced ensemble, or the single best model. */
+  mode: z.enum(["ensemble", "single"]).default("ensemble"),
+  /** Days of the newest bars held out of training, used by the validation backtest. */
+  heldOutDays: posInt.default(14),
+});
+
+export const SchedulerSchema = z.object({
+  enabled: z.boolean().default(false),
+  schedule: z.string().default("weekly"),
+  day: z.string().default("sunday"),
+  time: z
+    .string()
+    .regex(/^\d{1,2}:\d{2}$/, "expected HH:MM")
+    .default("02:00"),
+  mode: z.enum(["mini", "full"]).default("full"),
+  miniTrials: posInt.default(20),
+  fullTrials: posInt.default(900),
+  autoDeploy: z.boolean().default(true),
+  notify: z.boolean().default(true),
+});
+
+export const TradingSchema = z.object({
+  tickers: z.array(z.string().regex(/^[A-Z0-9]+\/[A-Z]+$/, "expected symbols like BTC/USD")).default([...DEFAULT_TICKERS]),
+  timeframe: z.enum(["1m", "5m", "15m", "1h", "4h", "1d"]).default("1h"),
+  historyHours: posInt.default(120),
+  /** Paper capital, USD (seed: 500 at HEAD). */
+  initialCapital: z.number().positive().default(500),
+  pollIntervalSec: posInt.default(60),
+  /** A bar is final only when open + timeframe ≤ now − grace (F-34). */
+  graceSec: z.number().int().min(0).default(30),
+  /** Fee per side, fraction (0.0025 = 0.25 %). */
+  feeRate: fraction.default(0.0025),
+  slippageBps: z.number().min(0).default(0),
+  fillAt: z.enum(["next_open", "close"]).default("next_open"),
+});
+
+export const RiskSchema = z.object({
+  maxPositionPct: fraction.default(0.3),
+  stopLossPct: fraction.default(0.1),
+  /** 0 = off. */
+  trailingStopPct: fraction.default(0),
+  minHoldHours: z.number().min(0).default(4),
+  portfolioTrailingStopPct: fraction.default(0.015),
+  cooldownHours: z.number().min(0).default(24),
+  profitTakeThresholdPct: fraction.default(0.03),
+  profitTakeAmountPct: fraction.default(0.5),
+  /** Fraction of equity always kept in cash. */
+  cashReservePct: fraction.default(0.1),
+  /** Minimum order size per symbol, base units (seed ALPACA_LIMITS); the broker's assets endpoint wins when known. */
+  minOrderSize: z.record(z.string(), z.number().min(0)).default({
+    "AAVE/USD": 0.005,
+    "AVAX/USD": 0.03,
+    "BCH/USD": 0.001,
+    "BTC/USD": 0.00001,
+    "ETH/USD": 0.0003,
+    "LINK/USD": 0.1,
+    "LTC/USD": 0.01,
+    "UNI/USD": 0.15,
+  }),
+  /** Safety factor on the minimum order size (seed ALPACA_QTY_SAFETY_FACTOR). */
+  minOrderSafetyFactor: z.number().min(1).default(1.1),
+});
+
+export const WatchdogSchema = z.object({
+  checkIntervalSec: posInt.default(60),
+  maxRestarts: posInt.default(3),
+  restartCooldownSec: z.number().min(0).default(300),
+  restartWindowSec: posInt.default(3600),
+  /** Percentage points: alpha below this → re-train. */
+  alphaThresholdPp: z.number().default(-3),
+  retrainCooldownHours: z.number().min(0).default(168),
+  heartbeatGraceSec: z.number().min(0).default(120),
+  gpuWarnC: z.number().default(80),
+  gpuFailC: z.number().default(85),
+  diskWarnPct: z.number().default(90),
+  diskFailPct: z.number().default(95),
+});
+
+export const MonitorSchema = z.object({ intervalSec: posInt.default(300) });
+
+export const NotifySchema = z.object({
+  webhookUrl: z.string().url().optional(),
+  desktop: z.boolean().default(false),
+  dedupWindowSec: z.number().min(0).default(600),
+  maxPerMinute: posInt.default(10),
+});
+
+export const DataSchema = z.object({
+  barsDb: z.string().default("databases/bars.db"),
+  /** Gaps up to this many bars are forward-filled (close, zero volume); longer gaps split windows. */
+  maxFillBars: z.number().int().min(0).default(3),
+});
+
+export const SecretsSchema = z.object({
+  alpacaKey: z.string().min(1).optional(),
+  alpacaSecret: z.string().min(1).optional(),
+  alpacaPaper: z.boolean().default(true),
+});
+
+/** A supervised process (validated in detail by the supervisor). */
+export const ProcessSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9_-]+$/i, "letters, digits, - and _ only"),
+    command: z.string().min(1),
+    args: z.array(z.string()).default([]),
+    instances: posInt.default(1),
+  })
+  .passthrough();
+
+export const ConfigSchema = z.object({
+  study: StudySchema.prefault({}),
+  ensemble: EnsembleSchema.prefault({}),
+  models: ModelsSchema.prefault({}),
+  deploy: DeploySchema.prefault({}),
+  scheduler: SchedulerSchema.prefault({}),
+  trading: TradingSchema.prefault({}),
+  risk: RiskSchema.prefault({}),
+  watchdog: WatchdogSchema.prefault({}),
+  monitor: MonitorSchema.prefault({}),
+  notify: NotifySchema.prefault({}),
+  data: DataSchema.prefault({}),
+  secrets: SecretsSchema.prefault({}),
+  processes: z.array(ProcessSchema).optional(),
+  /** Training settings (search space, windows): validated by `capp train`. */
+  training: z.record(z.string(), z.unknown()).default({}),
+});
+
+/** The whole validated configuration. */
+export type CappConfig = z.infer<typeof ConfigSchema>;

@@ -1,0 +1,281 @@
+/**
+ * `capp ensemble sync`: keep the ensemble equal to the top-N COMPLETE trials of the active study
+ * that have a valid model package (original-system.md §2.4, with F-01, F-09, F-23, F-28 fixed).
+ *
+ * - Candidates come ranked from the study (direction-aware, F-12); weights are discovered in the
+ *   seed's places and validated (ONNX loads, dims match the trial's params, finite outputs in
+ *   [−1, 1]); weights whose model.json names another study are never used (F-01).
+ * - New members are copied into a content-addressed store (`<ensemble>/store/…`) so a later
+ *   training run cannot change a deployed model (F-23).
+ * - The manifest is written atomically with a monotonic `version` (F-09); no change → no write.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { DataError } from "../errors.js";
+import { discoverWeights } from "../models/discovery.js";
+import { readPackage, writePackage } from "../models/package.js";
+import { FEATURES, type ModelMeta, type TrialInfo } from "../models/types.js";
+import { openStudyStorage } from "../optuna/storage.js";
+import type { StudyStorage } from "../optuna/reader.js";
+import type { WorkspacePaths } from "../workspace/paths.js";
+import { folderFingerprint, VerdictCache } from "./cache.js";
+import { buildManifest, jsonValue, type Manifest, type Member, readManifest, writeManifest } from "./manifest.js";
+
+/** Inputs of a sync. */
+export interface SyncOptions {
+  paths: WorkspacePaths;
+  study: string;
+  topN: number;
+  /** Objective index for a multi-objective study. */
+  objective?: number;
+  /** Ordered tickers and timeframe used to build packages for legacy trial folders. */
+  tickers: readonly string[];
+  timeframe: string;
+  /** Weight folder templates ({n}, {tf}). */
+  templates: readonly string[];
+  /** Compute and report, write nothing. */
+  dryRun?: boolean;
+  /** ms since epoch (UTC) for `updated`. */
+  nowMs: number;
+}
+
+/** A COMPLETE trial that was not taken, and why. */
+export interface Skipped {
+  trial_number: number;
+  trial_id: number;
+  value: number | null;
+  code: string;
+  reason: string;
+  dir?: string;
+}
+
+/** Outcome of a sync. */
+export interface SyncResult {
+  study: string;
+  direction: "maximize" | "minimize";
+  changed: boolean;
+  dryRun: boolean;
+  version: number;
+  manifestPath: string;
+  members: Member[];
+  added: Member[];
+  removed: Member[];
+  /** Better-ranked trials that were passed over, best first. */
+  skipped: Skipped[];
+  /** COMPLETE trials in the study. */
+  completeTrials: number;
+}
+
+const memberKey = (m: Pick<Member, "study_name" | "trial_id" | "sha256">) => `${m.study_name}|${m.trial_id}|${m.sha256}`;
+
+/** Read the current manifest; a seed-format (or damaged) manifest counts as none and is set aside when we write. */
+function currentManifest(path: string): { manifest?: Manifest; foreign: boolean } {
+  try {
+    return { manifest: readManifest(path), foreign: false };
+  } catch (err) {
+    if (err instanceof DataError) return { foreign: true };
+    throw err;
+  }
+}
+
+function rel(root: string, p: string): string {
+  const r = relative(root, p);
+  return r.startsWith("..") ? p : r;
+}
+
+/**
+ * Run one sync.
+ * @throws ConfigError for an unknown study / a multi-objective study without an objective;
+ *   DataError for an unreadable study DB.
+ */
+export async function syncEnsemble(opts: SyncOptions): Promise<SyncResult> {
+  const storage = openStudyStorage(opts.paths.optunaDb);
+  try {
+    return await syncWith(storage, opts);
+  } finally {
+    storage.close();
+  }
+}
+
+async function syncWith(storage: StudyStorage, opts: SyncOptions): Promise<SyncResult> {
+  const { paths, study } = opts;
+  const dirs = storage.directions(study);
+  const counts = storage.stateCounts(study);
+  const { manifest: current, foreign } = currentManifest(paths.manifest);
+  const currentByTrial = new Map<string, Member>();
+  if (current && current.study_name === study) for (const m of current.members) currentByTrial.set(`${m.study_name}|${m.trial_id}`, m);
+  const cache = new VerdictCache(join(paths.ensembleDir, ".validation_cache.json"));
+
+  const selected: { member?: Member; meta?: ModelMeta; dir: string; onnxPath: string; trial: TrialInfo }[] = [];
+  const skipped: Skipped[] = [];
+  let ranked = storage.rankTrials(study, { objective: opts.objective, limit: Math.max(opts.topN * 5, 50) });
+  let exhausted = ranked.length < Math.max(opts.topN * 5, 50);
+  let i = 0;
+  let validate: typeof import("../models/validate.js").validateCandidate | undefined;
+  for (;;) {
+    if (i >= ranked.length) {
+      if (exhausted) break;
+      ranked = storage.rankTrials(study, { objective: opts.objective }); // rare: many trials without weights
+      exhausted = true;
+      continue;
+    }
+    if (selected.length >= opts.topN) break;
+    const r = ranked[i++];
+    const direction = (r.direction === "MINIMIZE" ? "minimize" : "maximize") as "maximize" | "minimize";
+    const disc = discoverWeights(paths.root, r.number, opts.timeframe, { templates: opts.templates });
+    const base = { trial_number: r.number, trial_id: r.trialId, value: jsonValue(r.value) };
+    if (disc.candidates.length === 0) {
+      skipped.push({ ...base, code: "missing", reason: "no weights in any configured folder" });
+      continue;
+    }
+    let trial: TrialInfo | undefined;
+    const reasons: string[] = [];
+    let taken = false;
+    for (const cand of disc.candidates) {
+      const fp = folderFingerprint(cand.dir);
+      const key = VerdictCache.key(study, r.trialId, cand.dir);
+      const prev = currentByTrial.get(`${study}|${r.trialId}`);
+      const srcRel = rel(paths.root, cand.dir);
+      const hit = cache.get(key, fp);
+      if (prev && prev.source_dir === srcRel && hit?.ok && existsSync(join(paths.root, prev.package_path))) {
+        selected.push({ member: prev, dir: cand.dir, onnxPath: join(cand.dir, "actor.onnx"), trial: trialInfo(r, direction, study) });
+        taken = true;
+        break;
+      }
+      let verdict = hit;
+      if (!verdict) {
+        trial ??= loadTrial(storage, study, r.number, r.trialId, r.value, direction);
+        validate ??= (await import("../models/validate.js")).validateCandidate;
+        const v = await validate(trial, cand.dir, {
+          tickers: opts.tickers,
+          features: FEATURES,
+          timeframe: opts.timeframe,
+          workspaceRoot: paths.root,
+          nowMs: opts.nowMs,
+        });
+        verdict = v.ok ? { fingerprint: fp, ok: true, meta: v.meta } : { fingerprint: fp, ok: false, code: v.code, reason: v.reason };
+        cache.set(key, verdict);
+      }
+      if (verdict.ok && verdict.meta) {
+        trial ??= trialInfo(r, direction, study);
+        selected.push({ meta: verdict.meta, dir: cand.dir, onnxPath: join(cand.dir, "actor.onnx"), trial });
+        taken = true;
+        break;
+      }
+      reasons.push(`${verdict.code}: ${verdict.reason} (${srcRel})`);
+      if (reasons.length === 1) skipped.push({ ...base, code: verdict.code ?? "invalid", reason: "", dir: srcRel });
+    }
+    if (taken) {
+      if (reasons.length) skipped.pop();
+      continue;
+    }
+    skipped[skipped.length - 1].reason = reasons.join("; ");
+  }
+
+  const direction = dirs[opts.objective ?? 0] === "MINIMIZE" ? "minimize" : "maximize";
+  // Build members (copying new packages into the store unless dry-run).
+  const members: Member[] = [];
+  for (const s of selected) {
+    if (s.member) {
+      members.push({ ...s.member, value: jsonValue(s.trial.value) });
+      continue;
+    }
+    const meta = s.meta!;
+    const pkgDir = join(paths.ensembleStore, `${safe(study)}-t${s.trial.trialId}-${meta.sha256.slice(0, 16)}`);
+    if (!opts.dryRun) storePackage(pkgDir, meta, s.onnxPath);
+    members.push({
+      study_name: study,
+      trial_number: s.trial.number,
+      trial_id: s.trial.trialId,
+      value: jsonValue(s.trial.value),
+      source_dir: rel(paths.root, s.dir),
+      actor_path: rel(paths.root, s.onnxPath),
+      package_path: rel(paths.root, pkgDir),
+      sha256: meta.sha256,
+      state_dim: meta.state_dim,
+      action_dim: meta.action_dim,
+      lookback: meta.lookback,
+      tickers: meta.tickers,
+    });
+  }
+
+  const before = current && current.study_name === study ? current.members : [];
+  const same =
+    current !== undefined &&
+    current.study_name === study &&
+    before.length === members.length &&
+    before.every((m, k) => memberKey(m) === memberKey(members[k]));
+  const beforeKeys = new Set(before.map(memberKey));
+  const afterKeys = new Set(members.map(memberKey));
+  const version = same ? current!.version : (current?.version ?? 0) + 1;
+  const result: SyncResult = {
+    study,
+    direction,
+    changed: !same,
+    dryRun: !!opts.dryRun,
+    version,
+    manifestPath: paths.manifest,
+    members,
+    added: members.filter((m) => !beforeKeys.has(memberKey(m))),
+    removed: (current?.members ?? []).filter((m) => !afterKeys.has(memberKey(m)) || current?.study_name !== study),
+    skipped,
+    completeTrials: counts.COMPLETE,
+  };
+  if (!opts.dryRun) {
+    cache.save();
+    if (!same) {
+      if (foreign && existsSync(paths.manifest)) renameSync(paths.manifest, `${paths.manifest}.seed-backup`);
+      writeManifest(paths.manifest, buildManifest(study, direction, members, version, opts.nowMs));
+      writeFileSync(paths.reloadFlag, `${version}\n`); // old tools watch this flag's mtime
+    }
+  }
+  return result;
+}
+
+function safe(s: string): string {
+  return s.replace(/[^A-Za-z0-9_.-]/g, "_");
+}
+
+function trialInfo(
+  r: { number: number; trialId: number; value: number },
+  direction: "maximize" | "minimize",
+  study: string,
+): TrialInfo {
+  return { study, number: r.number, trialId: r.trialId, value: r.value, direction, params: {} };
+}
+
+function loadTrial(
+  storage: StudyStorage,
+  study: string,
+  number: number,
+  trialId: number,
+  value: number,
+  direction: "maximize" | "minimize",
+): TrialInfo {
+  const d = storage.getTrial(study, number);
+  if (!d || d.trialId !== trialId)
+    throw new DataError(`${storage.path}: trial ${number} of "${study}" changed while syncing`, "run the sync again");
+  return {
+    study,
+    number,
+    trialId,
+    value,
+    direction,
+    params: d.params as Record<string, unknown>,
+    datetimeComplete: d.datetimeComplete?.date ?? undefined,
+  };
+}
+
+/** Copy a validated package into the store (immutable: an existing, intact package is kept). */
+function storePackage(dir: string, meta: ModelMeta, onnxPath: string): void {
+  if (existsSync(dir)) {
+    try {
+      if (readPackage(dir).meta.sha256 === meta.sha256) return;
+    } catch {
+      // damaged store entry: rewrite it below
+    }
+  }
+  const bytes = readFileSync(onnxPath);
+  writePackage(dir, meta, bytes);
+}
+

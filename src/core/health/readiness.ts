@@ -1,0 +1,189 @@
+/**
+ * `capp readiness check`: the seed's checklist (original-system.md §8) made precise — each check
+ * has a name, ok, a detail and a fix. Exit 0 when all pass, 1 when any fails (the command maps it).
+ */
+import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { delimiter, isAbsolute, join } from "node:path";
+import type { LoadedConfig } from "../config/load.js";
+import { readManifest } from "../ensemble/manifest.js";
+import { syncEnsemble } from "../ensemble/sync.js";
+import { errorMessage } from "../errors.js";
+import { sha256File } from "../models/package.js";
+import { openStudyStorage } from "../optuna/storage.js";
+import { WORKSPACE_DIRS, type WorkspacePaths } from "../workspace/paths.js";
+
+/** One line of the checklist. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** What to do when not ok ("" when ok). */
+  fix: string;
+}
+
+/** Options of the readiness check. */
+export interface ReadinessOptions {
+  loaded: LoadedConfig;
+  paths: WorkspacePaths;
+  study?: string;
+  /** Minimum members; default ENSEMBLE_TOP_N capped by what the study can give. */
+  minModels?: number;
+  /** Commands the automation will launch (F-06), e.g. the capp binary and configured processes. */
+  commands: { name: string; command: string }[];
+  /** Check Alpaca credentials too (only when trading through Alpaca). */
+  needAlpaca?: boolean;
+}
+
+/** Resolve a command like a shell would: a path, or a name on PATH. */
+export function resolveCommand(command: string, cwd: string, envPath = process.env.PATH ?? ""): string | undefined {
+  const isExec = (p: string) => {
+    try {
+      accessSync(p, constants.X_OK);
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes("/")) {
+    const p = isAbsolute(command) ? command : join(cwd, command);
+    return isExec(p) ? p : undefined;
+  }
+  for (const d of envPath.split(delimiter)) if (d && isExec(join(d, command))) return join(d, command);
+  return undefined;
+}
+
+/** Run every check. Never throws: a check that cannot run is a failed check with its reason. */
+export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
+  const checks: Check[] = [];
+  const add = (name: string, ok: boolean, detail: string, fix = "") => checks.push({ name, ok, detail, fix: ok ? "" : fix });
+  const { loaded, paths } = o;
+  const c = loaded.config;
+
+  // config files
+  const envTraining = join(paths.root, ".env.training");
+  add(
+    "config files",
+    existsSync(envTraining) || !!loaded.configFile,
+    [loaded.configFile, ...loaded.envFiles].filter(Boolean).join(", ") || "none found",
+    "create .env.training (see .env.training.example, `capp init`)",
+  );
+  // directories
+  const bad: string[] = [];
+  for (const d of WORKSPACE_DIRS) {
+    try {
+      accessSync(join(paths.root, d), constants.W_OK);
+    } catch {
+      bad.push(d);
+    }
+  }
+  add("directories", bad.length === 0, bad.length ? `missing or not writable: ${bad.join(", ")}` : "all present and writable", `run \`capp init ${paths.root}\``);
+  // env vars (names only, never values)
+  const missing = [!c.study.active && "ACTIVE_STUDY_NAME", o.needAlpaca && !c.secrets.alpacaKey && "ALPACA_API_KEY", o.needAlpaca && !c.secrets.alpacaSecret && "ALPACA_API_SECRET"].filter(Boolean) as string[];
+  add("environment", missing.length === 0, missing.length ? `not set: ${missing.join(", ")}` : "required variables set", "set them in .env.training / .env");
+  // dependencies
+  try {
+    const ort = await import("onnxruntime-node");
+    if (typeof ort.InferenceSession?.create !== "function") throw new Error("onnxruntime-node has no InferenceSession");
+    const Database = (await import("better-sqlite3")).default;
+    new Database(":memory:").close();
+    add("dependencies", true, "onnxruntime-node and better-sqlite3 load");
+  } catch (err) {
+    add("dependencies", false, errorMessage(err), "run `npm ci` (with ONNXRUNTIME_NODE_INSTALL=skip offline)");
+  }
+  // Optuna DB + study
+  const study = o.study ?? c.study.active;
+  let completes = 0;
+  try {
+    const st = openStudyStorage(paths.optunaDb);
+    try {
+      const q = st.quickCheck();
+      add("optuna db", q.ok, q.ok ? `${paths.optunaDb} (${st.schema.revision}) quick_check ok` : q.problems.join("; "), "restore the DB from databases/backups/");
+      if (study) {
+        try {
+          completes = st.stateCounts(study).COMPLETE;
+          add("active study", completes >= 1, `${study}: ${completes} COMPLETE trials`, "wait for training to complete a trial, or pick another study");
+        } catch (err) {
+          add("active study", false, errorMessage(err), "set ACTIVE_STUDY_NAME to an existing study");
+        }
+      } else add("active study", false, "ACTIVE_STUDY_NAME is not set", "set ACTIVE_STUDY_NAME in .env.training");
+    } finally {
+      st.close();
+    }
+  } catch (err) {
+    add("optuna db", false, errorMessage(err), `check ${paths.optunaDb} (OPTUNA_DB) or restore it from databases/backups/`);
+  }
+  // manifest + member files
+  let members = 0;
+  try {
+    const m = readManifest(paths.manifest);
+    if (!m) add("ensemble manifest", false, `${paths.manifest} does not exist`, "run `capp ensemble sync --once`");
+    else {
+      const problems: string[] = [];
+      for (const mem of m.members) {
+        for (const f of ["actor.onnx", "model.json"]) {
+          const p = join(paths.root, mem.package_path, f);
+          if (!existsSync(p)) problems.push(`trial ${mem.trial_number}: ${p} is missing`);
+        }
+        const onnx = join(paths.root, mem.package_path, "actor.onnx");
+        if (existsSync(onnx) && sha256File(onnx) !== mem.sha256)
+          problems.push(`trial ${mem.trial_number}: ${onnx} sha256 differs from the manifest (altered)`);
+      }
+      if (study && m.study_name !== study) problems.push(`manifest is for study ${m.study_name}, not ${study}`);
+      if (problems.length === 0 && m.members.length > 0) {
+        // one real ONNX session proves the runtime works on this machine
+        const { loadActor } = await import("../models/onnx.js");
+        const first = m.members[0];
+        try {
+          const s = await loadActor(join(paths.root, first.package_path, "actor.onnx"));
+          if (s.inputWidth !== first.state_dim) problems.push(`trial ${first.trial_number}: input width ${s.inputWidth} ≠ state_dim ${first.state_dim}`);
+          await s.release();
+        } catch (err) {
+          problems.push(errorMessage(err));
+        }
+      }
+      members = problems.length ? 0 : m.members.length;
+      add(
+        "ensemble manifest",
+        problems.length === 0,
+        problems.length ? problems.join("; ") : `v${m.version}: ${m.model_count} members, files and sha256 verified`,
+        "run `capp ensemble sync --once` (it re-copies members into the store)",
+      );
+    }
+  } catch (err) {
+    add("ensemble manifest", false, errorMessage(err), "run `capp ensemble sync --once`");
+  }
+  // ensemble size
+  let want = o.minModels ?? c.ensemble.topN;
+  let capNote = "";
+  if (o.minModels === undefined && study && completes > 0) {
+    try {
+      const dry = await syncEnsemble({
+        paths,
+        study,
+        topN: c.ensemble.topN,
+        objective: c.study.objective,
+        tickers: c.trading.tickers,
+        timeframe: c.trading.timeframe,
+        templates: c.models.templates,
+        dryRun: true,
+        nowMs: Date.now(),
+      });
+      if (dry.members.length < want) {
+        want = dry.members.length;
+        capNote = ` (capped: the study has ${dry.members.length} valid models)`;
+      }
+    } catch {
+      // reported by the checks above
+    }
+  }
+  add("ensemble size", members >= Math.max(1, want), `${members} members, need ${Math.max(1, want)}${capNote}`, "run `capp ensemble sync --once`, or lower --min-models / ENSEMBLE_TOP_N");
+  // commands (F-06)
+  const unresolved = o.commands.filter((x) => !resolveCommand(x.command, paths.root));
+  add(
+    "commands",
+    unresolved.length === 0,
+    unresolved.length ? `cannot run: ${unresolved.map((u) => `${u.name} (${u.command})`).join(", ")}` : `${o.commands.length} commands resolve`,
+    "install the missing programs or fix `processes[].command` in capp.config.json",
+  );
+  return checks;
+}
