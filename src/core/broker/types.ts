@@ -32,6 +32,8 @@ export interface Order {
   filledAt?: number;
   /** Fee charged in USD (local exchange only; Alpaca reports fees separately). */
   fee?: number;
+  /** Why the broker refused the order (status "rejected"); one line, no secrets. */
+  rejectReason?: string;
 }
 
 export interface Position {
@@ -65,7 +67,12 @@ export interface Broker {
   readonly name: string;
   getAccount(): Promise<Account>;
   getPositions(): Promise<Position[]>;
-  /** Submit a market order. Idempotent on clientOrderId. */
+  /**
+   * Submit a market order. Idempotent on clientOrderId: a repeat returns the first order and
+   * never fills twice. A refusal is reported as an order with status "rejected" and a
+   * `rejectReason` when the broker keeps a record of it (local exchange), or as a thrown
+   * BrokerError with `status` 403/422 when the broker answers over HTTP (Alpaca, `capp exchange serve`).
+   */
   submitOrder(req: OrderRequest): Promise<Order>;
   /** The order with this client order id, or undefined. */
   getOrderByClientId(clientOrderId: string): Promise<Order | undefined>;

@@ -56,10 +56,12 @@ export function initializerShapes(onnx: Uint8Array): InitializerShape[] {
 /**
  * Hidden width of an MLP actor taking `stateDim` inputs: the other dim of the 2-D weight that has
  * `stateDim` on one side (PyTorch's Gemm weight is [hidden, state_dim]).
- * @returns undefined when no such weight exists (not an MLP actor we know).
+ * @returns undefined when no such weight exists, or the graph has a single layer (not an MLP actor we know).
  */
 export function actorHiddenWidth(onnx: Uint8Array, stateDim: number): number | undefined {
-  for (const t of initializerShapes(onnx)) {
+  const mats = initializerShapes(onnx).filter((t) => t.dims.length === 2);
+  if (mats.length < 2) return undefined; // a single layer has no hidden width
+  for (const t of mats) {
     if (t.dims.length !== 2) continue;
     if (t.dims[1] === stateDim) return t.dims[0];
     if (t.dims[0] === stateDim) return t.dims[1];

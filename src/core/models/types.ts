@@ -91,6 +91,58 @@ export interface ModelMeta {
 }
 
 /** state_dim for n tickers and lookback L: cash + n holdings + 14·n·L features. */
-export function stateDim(nTickers: number, lookback: number, nFeatures = FEATURES.length): number {
+export function stateDim(nTickers: number, lookback: number, nFeatures: number = FEATURES.length): number {
   return 1 + nTickers + nFeatures * nTickers * lookback;
 }
+
+/**
+ * One trial as the model layer needs it (the Optuna reader adapts its rows to this shape).
+ * `number` is per-study; `trialId` is unique in the storage (F-13). `value` is the objective value
+ * (the first objective of a multi-objective study). `params` are decoded (categoricals are choices).
+ */
+export interface TrialInfo {
+  study: string;
+  number: number;
+  trialId: number;
+  value: number;
+  direction: "maximize" | "minimize";
+  params: Record<string, unknown>;
+  /** When the trial finished (COMPLETE); absent for trials still running. */
+  datetimeComplete?: Date;
+}
+
+/**
+ * Defaults the seed used when a trial's params lack a key (original-system.md §2.1 `validate_model`
+ * and §3.8 `constants.py` NORMALIZATION): lookback 60, norm exponents −11/−8/−14/−9, norm_action 100.
+ */
+export const LEGACY_PARAM_DEFAULTS = {
+  lookback: 60,
+  norm_cash_exp: -11,
+  norm_stocks_exp: -8,
+  norm_tech_exp: -14,
+  norm_reward_exp: -9,
+  norm_action: 100,
+} as const;
+
+/**
+ * Why a weights folder was refused as a trial's actor:
+ * - `missing`: no folder, or neither `actor.onnx` nor `actor.pth` in it;
+ * - `pth_only`: `actor.pth` without `actor.onnx` (export ONNX first);
+ * - `truncated_onnx`: `actor.onnx` empty, cut short or not an ONNX model;
+ * - `sha_mismatch`: `actor.onnx` differs from the sha256 recorded in `model.json` (tampered or half-written, F-28);
+ * - `wrong_state_dim` / `wrong_action_dim`: graph input/output width differs from the trial's params (F-15);
+ * - `non_finite` / `out_of_range`: a probe batch gave NaN/±Inf or an action outside [−1, 1];
+ * - `other_study`: `model.json` names another study (F-01);
+ * - `bad_meta`: `model.json` or the trial's params are unusable (wrong trial, bad values, unknown tickers).
+ */
+export type RejectCode =
+  | "missing"
+  | "pth_only"
+  | "truncated_onnx"
+  | "sha_mismatch"
+  | "wrong_state_dim"
+  | "wrong_action_dim"
+  | "non_finite"
+  | "out_of_range"
+  | "other_study"
+  | "bad_meta";
