@@ -24,3 +24,14 @@ export function timeframeMs(tf: string): number {
   if (!ms) throw new Error(`unknown timeframe "${tf}" (use one of ${Object.keys(TIMEFRAME_MS).join(", ")})`);
   return ms;
 }
+
+/**
+ * A run of missing bars in one series: `missingBars` bar slots between the bar that opened at
+ * `lastBefore` and the bar that opened at `firstAfter` (both present, ms since epoch, UTC), so
+ * `firstAfter − lastBefore = (missingBars + 1) · timeframe`. Same columns as shared/data/gaps.csv.
+ */
+export interface Gap {
+  lastBefore: number;
+  firstAfter: number;
+  missingBars: number;
+}
