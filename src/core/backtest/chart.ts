@@ -1,0 +1,59 @@
+/**
+ * A self-contained SVG line chart of equity against the HODL benchmarks (opens in any browser).
+ */
+
+/** One line of the chart. */
+export interface Series {
+  name: string;
+  color: string;
+  values: ArrayLike<number>;
+}
+
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Render an SVG (width × height px) with a time axis from `times` (ms UTC). */
+export function equityChartSvg(title: string, times: ArrayLike<number>, series: Series[], width = 960, height = 480): string {
+  const pad = { l: 70, r: 20, t: 40, b: 50 };
+  const w = width - pad.l - pad.r;
+  const h = height - pad.t - pad.b;
+  const n = times.length;
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const s of series)
+    for (let i = 0; i < s.values.length; i++)
+      if (Number.isFinite(s.values[i])) {
+        lo = Math.min(lo, s.values[i]);
+        hi = Math.max(hi, s.values[i]);
+      }
+  if (!(hi > lo)) {
+    hi = lo + 1;
+    lo -= 1;
+  }
+  const x = (i: number) => pad.l + (n > 1 ? (i / (n - 1)) * w : 0);
+  const y = (v: number) => pad.t + h - ((v - lo) / (hi - lo)) * h;
+  const step = Math.max(1, Math.floor(n / 1500));
+  const lines = series.map((s) => {
+    const pts: string[] = [];
+    for (let i = 0; i < s.values.length; i += step) if (Number.isFinite(s.values[i])) pts.push(`${x(i).toFixed(1)},${y(s.values[i]).toFixed(1)}`);
+    return `<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${pts.join(" ")}"/>`;
+  });
+  const ticks: string[] = [];
+  for (let k = 0; k <= 4; k++) {
+    const v = lo + ((hi - lo) * k) / 4;
+    ticks.push(`<line x1="${pad.l}" x2="${pad.l + w}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${pad.l - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${v.toFixed(0)}</text>`);
+  }
+  for (let k = 0; k <= 4 && n > 0; k++) {
+    const i = Math.round(((n - 1) * k) / 4);
+    ticks.push(`<text x="${x(i)}" y="${pad.t + h + 18}" text-anchor="middle" font-size="11">${new Date(times[i]).toISOString().slice(0, 10)}</text>`);
+  }
+  const legend = series.map((s, k) => `<rect x="${pad.l + 10 + k * 170}" y="${height - 18}" width="12" height="3" fill="${s.color}"/><text x="${pad.l + 28 + k * 170}" y="${height - 13}" font-size="12">${esc(s.name)}</text>`);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+<text x="${pad.l}" y="24" font-size="15">${esc(title)}</text>
+${ticks.join("\n")}
+${lines.join("\n")}
+${legend.join("\n")}
+<text x="14" y="${pad.t + h / 2}" font-size="11" transform="rotate(-90 14 ${pad.t + h / 2})">USD</text>
+</svg>
+`;
+}

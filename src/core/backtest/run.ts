@@ -1,0 +1,162 @@
+/**
+ * `capp backtest`: the trader's own code (TraderSession, risk, the local exchange) on simulated
+ * time over stored bars. Orders placed at a bar's close fill at the next bar's open.
+ */
+import { writeFileSync } from "node:fs";
+import { LocalBroker } from "../broker/local.js";
+import { SimulatedClock } from "../clock.js";
+import type { CappConfig } from "../config/schema.js";
+import type { EnsembleRunner } from "../ensemble/runner.js";
+import { DataError } from "../errors.js";
+import { LocalExchange } from "../exchange/local.js";
+import { alignFromStore } from "../market/align.js";
+import { BarStore } from "../market/barstore.js";
+import { computeFeatures, type FeatureMatrix, requiredHistoryBars } from "../market/features.js";
+import { StateDb } from "../state/db.js";
+import { TraderSession } from "../trader/session.js";
+import { equityChartSvg } from "./chart.js";
+import { computeMetrics, type Metrics } from "./metrics.js";
+import { riskParams } from "../trader/params.js";
+
+/** Inputs of a backtest. */
+export interface BacktestOptions {
+  config: CappConfig;
+  barsDb: string;
+  runner: EnsembleRunner;
+  /** First bar to trade (ms UTC, inclusive). */
+  fromMs: number;
+  /** Last bar to trade (ms UTC, inclusive). */
+  toMs: number;
+  /** Session id (default "backtest"). */
+  id?: string;
+  /** Called every `progressEvery` bars with (done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Result of a backtest. */
+export interface BacktestResult {
+  metrics: Metrics;
+  fromMs: number;
+  toMs: number;
+  ensembleVersion: number;
+  members: number;
+  times: number[];
+  equity: number[];
+  btcHodl: number[];
+  ewHodl: number[];
+  /** Bars on which too few members answered. */
+  noTradeBars: number;
+}
+
+/** Load aligned bars and features for [fromMs − warm-up, toMs]. */
+export function loadFeatures(config: CappConfig, barsDb: string, fromMs: number, toMs: number, lookback: number): FeatureMatrix {
+  const store = BarStore.open(barsDb);
+  try {
+    const tfMs = store ? (config.trading.timeframe === "1h" ? 3_600_000 : 0) : 0;
+    const warm = requiredHistoryBars(lookback) + 200; // recursive indicators settle within ~200 bars
+    const aligned = alignFromStore(store, config.trading.tickers, {
+      timeframe: config.trading.timeframe,
+      fromMs: fromMs - warm * (tfMs || 3_600_000),
+      toMs,
+      maxFillBars: config.data.maxFillBars,
+    });
+    return computeFeatures(aligned);
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Run a backtest.
+ * @throws DataError when the range holds no tradable bar.
+ */
+export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
+  const c = o.config;
+  const tickers = c.trading.tickers;
+  const lookback = o.runner.maxLookback();
+  const fm = loadFeatures(c, o.barsDb, o.fromMs, o.toMs, lookback);
+  o.runner.bind(fm, tickers);
+  const S = fm.symbols.length;
+  const cols = tickers.map((t) => fm.symbols.indexOf(t));
+  const first = fm.times.findIndex((t) => t >= o.fromMs);
+  let last = fm.times.length - 1;
+  while (last >= 0 && fm.times[last] > o.toMs) last--;
+  if (first < 0 || last < first)
+    throw new DataError(
+      `no bars between ${new Date(o.fromMs).toISOString()} and ${new Date(o.toMs).toISOString()} in ${o.barsDb}`,
+      "import bars for that range (capp data import) or change --from/--to",
+    );
+  const clock = new SimulatedClock(fm.times[first]);
+  const assets = Object.fromEntries(tickers.map((t) => [t, { minOrderSize: c.risk.minOrderSize[t] ?? 0 }]));
+  const exchange = new LocalExchange({
+    cash: c.trading.initialCapital,
+    feeRate: c.trading.feeRate,
+    slippageBps: c.trading.slippageBps,
+    fillAt: c.trading.fillAt,
+    assets,
+    clock,
+  });
+  const db = new StateDb(":memory:");
+  const session = new TraderSession({
+    id: o.id ?? "backtest",
+    broker: new LocalBroker(exchange),
+    db,
+    clock,
+    tickers,
+    capital: c.trading.initialCapital,
+    risk: riskParams(c),
+    minMembers: Math.min(c.ensemble.minMembers, o.runner.members.length),
+    timeframe: c.trading.timeframe,
+  });
+  session.setEnsemble(o.runner);
+  const times: number[] = [];
+  const equity: number[] = [];
+  const btcHodl: number[] = [];
+  const ewHodl: number[] = [];
+  let noTrade = 0;
+  const total = last - first + 1;
+  try {
+    for (let t = first; t <= last; t++) {
+      const rs = fm.validRunStart[t];
+      if (rs < 0 || t - rs < lookback - 1) continue; // inside a data gap or its warm-up: no decision
+      const prices: Record<string, { open: number; close: number }> = {};
+      const base = t * S;
+      for (let i = 0; i < tickers.length; i++) {
+        const k = (base + cols[i]) * 14;
+        prices[tickers[i]] = { open: fm.data[k], close: fm.data[k + 3] };
+      }
+      clock.set(fm.times[t] + fm.tfMs);
+      exchange.onBar(fm.times[t], prices);
+      const r = await session.onBar(fm, t);
+      if (r.answered < Math.min(c.ensemble.minMembers, o.runner.members.length)) noTrade++;
+      times.push(fm.times[t]);
+      equity.push(r.equity);
+      if (o.onProgress && (t - first) % 500 === 0) o.onProgress(t - first, total);
+    }
+    const eq = session.store.equity(session.o.id);
+    for (const e of eq) {
+      btcHodl.push(e.benchmark?.btc_hodl ?? Number.NaN);
+      ewHodl.push(e.benchmark?.ew_hodl ?? Number.NaN);
+    }
+    const fills = session.store.fills(session.o.id);
+    const metrics = computeMetrics(equity, btcHodl, ewHodl, fm.tfMs, fills.length, fills.reduce((s, f) => s + f.fee, 0));
+    o.onProgress?.(total, total);
+    return { metrics, fromMs: o.fromMs, toMs: o.toMs, ensembleVersion: o.runner.version, members: o.runner.members.length, times, equity, btcHodl, ewHodl, noTradeBars: noTrade };
+  } finally {
+    db.close();
+  }
+}
+
+/** Write the equity curve CSV and the SVG chart of a result. */
+export function writeBacktestOutputs(r: BacktestResult, csvPath: string, svgPath: string, title: string): void {
+  const rows = r.times.map((t, i) => `${new Date(t).toISOString()},${r.equity[i].toFixed(4)},${r.btcHodl[i].toFixed(4)},${r.ewHodl[i].toFixed(4)}`);
+  writeFileSync(csvPath, `timestamp,equity,btc_hodl,ew_hodl\n${rows.join("\n")}\n`);
+  writeFileSync(
+    svgPath,
+    equityChartSvg(title, r.times, [
+      { name: "ensemble", color: "#1f77b4", values: r.equity },
+      { name: "BTC HODL", color: "#ff7f0e", values: r.btcHodl },
+      { name: "equal-weight HODL", color: "#2ca02c", values: r.ewHodl },
+    ]),
+  );
+}

@@ -1,0 +1,184 @@
+/**
+ * Combined inference of an ensemble: each member runs on its own state (its own lookback,
+ * normalisation exponents and ticker order — F-16, F-35), outputs are tanh-bounded actions in
+ * [−1, 1], and they are combined by a weighted mean in the session's ticker order. A member that
+ * fails on a bar is left out of that bar and reported.
+ */
+import { join } from "node:path";
+import { DataError, errorMessage } from "../errors.js";
+import type { FeatureMatrix } from "../market/features.js";
+import { StateBuilder } from "../market/state.js";
+import { type ActorSession, loadActorFromBytes } from "../models/onnx.js";
+import { readPackage } from "../models/package.js";
+import type { ModelMeta } from "../models/types.js";
+import type { Manifest, Member } from "./manifest.js";
+
+/** How member actions are weighted. */
+export type Weighting = "mean" | "value";
+
+/** One loaded member. */
+export interface LoadedMember {
+  member: Member;
+  meta: ModelMeta;
+  session: ActorSession;
+  weight: number;
+}
+
+/** A member bound to a feature matrix and the session's tickers. */
+interface BoundMember extends LoadedMember {
+  builder: StateBuilder;
+  state: Float32Array;
+  /** member output j → session ticker index. */
+  toSession: Int32Array;
+  holdings: Float64Array;
+}
+
+/** What the ensemble decided for one bar. */
+export interface EnsembleDecision {
+  /** Per answering member: actions in the session's ticker order. */
+  actions: Float32Array[];
+  /** `norm_action` of each answering member. */
+  normActions: number[];
+  /** Weights of the answering members, renormalised to sum 1. */
+  weights: number[];
+  /** Weighted mean action per session ticker (for logs and the CSV). */
+  mean: Float64Array;
+  answered: number;
+  failed: { trial_number: number; error: string }[];
+}
+
+/**
+ * Weights from objective values: `mean` → equal; `value` → proportional to how much better than
+ * the worst member a member is (plus a floor of 1 % of the spread so the worst still counts),
+ * in the study's direction. Equal values give equal weights.
+ */
+export function memberWeights(values: (number | null)[], direction: "maximize" | "minimize", w: Weighting): number[] {
+  const n = values.length;
+  if (w === "mean" || n === 0) return values.map(() => 1 / n);
+  const v = values.map((x) => (x === null ? 0 : direction === "maximize" ? x : -x));
+  const lo = Math.min(...v);
+  const hi = Math.max(...v);
+  if (!(hi > lo)) return values.map(() => 1 / n);
+  const raw = v.map((x) => x - lo + 0.01 * (hi - lo));
+  const s = raw.reduce((a, b) => a + b, 0);
+  return raw.map((x) => x / s);
+}
+
+/** A loaded ensemble. Load the whole thing, then swap: a failing load never replaces a working one. */
+export class EnsembleRunner {
+  private bound: BoundMember[] = [];
+  private sessionTickers: readonly string[] = [];
+
+  private constructor(
+    readonly manifest: Manifest,
+    readonly members: LoadedMember[],
+  ) {}
+
+  /** Manifest version this runner was loaded from. */
+  get version(): number {
+    return this.manifest.version;
+  }
+
+  /**
+   * Load every member package (sha256 verified against model.json and the manifest).
+   * @throws DataError naming the member when any package is missing, altered or not loadable.
+   */
+  static async load(manifest: Manifest, root: string, weighting: Weighting = "mean"): Promise<EnsembleRunner> {
+    if (manifest.members.length === 0)
+      throw new DataError(`ensemble v${manifest.version} has no members`, "run `capp ensemble sync --once` after training completes trials");
+    const weights = memberWeights(
+      manifest.members.map((m) => m.value),
+      manifest.direction,
+      weighting,
+    );
+    const loaded: LoadedMember[] = [];
+    try {
+      for (const [k, m] of manifest.members.entries()) {
+        const pkg = readPackage(join(root, m.package_path));
+        if (pkg.meta.sha256 !== m.sha256)
+          throw new DataError(
+            `member trial ${m.trial_number}: ${pkg.onnxPath} sha256 differs from the manifest`,
+            "run `capp ensemble sync --once` to rebuild the store",
+          );
+        const session = await loadActorFromBytes(pkg.onnxBytes, pkg.onnxPath, { expectedInputWidth: pkg.meta.state_dim });
+        loaded.push({ member: m, meta: pkg.meta, session, weight: weights[k] });
+      }
+    } catch (err) {
+      for (const l of loaded) await l.session.release();
+      throw err;
+    }
+    return new EnsembleRunner(manifest, loaded);
+  }
+
+  /**
+   * Bind to a feature matrix and the session's ticker order (call again for a new matrix).
+   * @throws DataError when a member trades a ticker the session does not (F-16).
+   */
+  bind(fm: FeatureMatrix, sessionTickers: readonly string[]): void {
+    this.sessionTickers = sessionTickers;
+    this.bound = this.members.map((l) => {
+      const toSession = Int32Array.from(l.meta.tickers, (t) => sessionTickers.indexOf(t));
+      const bad = l.meta.tickers.filter((_, j) => toSession[j] < 0);
+      if (bad.length)
+        throw new DataError(
+          `member trial ${l.member.trial_number} trades ${bad.join(", ")}, which the session does not (${sessionTickers.join(", ")})`,
+          "add the ticker to PAPER_TRADING_TICKERS or drop the member",
+        );
+      const builder = new StateBuilder(l.meta, fm);
+      return { ...l, builder, state: new Float32Array(builder.dim), toSession, holdings: new Float64Array(l.meta.tickers.length) };
+    });
+  }
+
+  /** Largest lookback of any member (bars of features a state needs). */
+  maxLookback(): number {
+    return Math.max(...this.members.map((m) => m.meta.lookback));
+  }
+
+  /**
+   * Run every member on bar `t` of the bound feature matrix.
+   * @param holdings per session ticker, base units. @param cash USD.
+   */
+  async act(t: number, cash: number, holdings: ArrayLike<number>): Promise<EnsembleDecision> {
+    const n = this.sessionTickers.length;
+    type Result = { b: BoundMember; a?: Float32Array; error?: string };
+    const results: Result[] = await Promise.all(
+      this.bound.map(async (b): Promise<Result> => {
+        try {
+          for (let j = 0; j < b.holdings.length; j++) b.holdings[j] = holdings[b.toSession[j]];
+          b.builder.write(b.state, t, cash, b.holdings);
+          const out = await b.session.runOne(b.state);
+          const a = new Float32Array(n);
+          for (let j = 0; j < out.length; j++) {
+            if (!Number.isFinite(out[j])) throw new Error(`non-finite action ${out[j]}`);
+            a[b.toSession[j]] = Math.max(-1, Math.min(1, out[j]));
+          }
+          return { b, a };
+        } catch (err) {
+          return { b, error: errorMessage(err) };
+        }
+      }),
+    );
+    const ok = results.filter((r): r is Result & { a: Float32Array } => r.a !== undefined);
+    const wsum = ok.reduce((s, r) => s + r.b.weight, 0);
+    const weights = ok.map((r) => r.b.weight / wsum);
+    const mean = new Float64Array(n);
+    ok.forEach((r, k) => {
+      for (let i = 0; i < n; i++) mean[i] += weights[k] * r.a[i];
+    });
+    return {
+      actions: ok.map((r) => r.a),
+      normActions: ok.map((r) => r.b.meta.norm_action),
+      weights,
+      mean,
+      answered: ok.length,
+      failed: results
+        .filter((r) => r.error !== undefined)
+        .map((r) => ({ trial_number: r.b.member.trial_number, error: r.error as string })),
+    };
+  }
+
+  /** Free every ONNX session. */
+  async release(): Promise<void> {
+    for (const m of this.members) await m.session.release();
+  }
+}

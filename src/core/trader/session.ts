@@ -1,0 +1,290 @@
+/**
+ * A trading session: on each closed bar, features → every ensemble member → risk → orders with
+ * deterministic client order ids → broker; fills, equity, the seed's CSV and a heartbeat are
+ * recorded. The same code runs `trader run` (live or replay) and `backtest`.
+ *
+ * Crash safety: orders are recorded before they are sent; a client order id is
+ * `<session>-<bar time>-<symbol>`, so re-processing a bar after `kill -9` re-sends the same ids and
+ * the broker returns the first order (never a second fill). A bar whose equity row exists is done.
+ */
+import { appendFileSync, existsSync } from "node:fs";
+import { type Broker, type Order } from "../broker/types.js";
+import type { Clock } from "../clock.js";
+import type { EnsembleRunner } from "../ensemble/runner.js";
+import { BrokerError, DataError, errorMessage } from "../errors.js";
+import type { FeatureMatrix } from "../market/features.js";
+import { writeJsonAtomic } from "../state/atomic.js";
+import type { Severity, StateDb } from "../state/db.js";
+import { TradingStore } from "../state/trading.js";
+import { applyFill, markPrices, newRiskState, planOrders, type RiskEvent, type RiskParams, type RiskState, scaleActions } from "./risk.js";
+
+const F_CLOSE = 3;
+const N_FEAT = 14;
+
+/** Options of a session. Arrays are in the session's ticker order. */
+export interface SessionOptions {
+  /** Session id: names the CSV, the heartbeat and every client order id. Letters, digits, _ and - only. */
+  id: string;
+  broker: Broker;
+  db: StateDb;
+  clock: Clock;
+  tickers: string[];
+  /** Session capital for action scaling, USD (seed INITIAL_CAPITAL). */
+  capital: number;
+  risk: RiskParams;
+  /** A bar trades only when at least this many members answered. */
+  minMembers: number;
+  timeframe: string;
+  /** Seed CSV `paper_trades/<session>.csv` (omit for backtests). */
+  csvPath?: string;
+  /** `paper_trades/<session>_heartbeat.json` (omit for backtests). */
+  heartbeatPath?: string;
+  /** Reference BTC symbol for the benchmark (default BTC/USD). */
+  btcSymbol?: string;
+}
+
+/** What happened on one bar. */
+export interface BarReport {
+  barTime: number;
+  skipped?: "already_done" | "no_state";
+  equity: number;
+  cash: number;
+  orders: { symbol: string; side: string; qty: number; status: string; reason: string }[];
+  answered: number;
+  failed: { trial_number: number; error: string }[];
+  events: RiskEvent[];
+}
+
+/** Persisted per-session state (F-33: identity is checked before it is restored). */
+interface Persisted {
+  tickers: string[];
+  capital: number;
+  price0: number[] | null;
+  risk: RiskState;
+  pollCount: number;
+  lastBar: number | null;
+}
+
+/** Compact symbol for ids: "BTC/USD" → "BTCUSD". */
+const compact = (s: string) => s.replace("/", "");
+
+/** Deterministic client order id (session, bar time, symbol). ≤ 128 chars (Alpaca's limit). */
+export function clientOrderId(session: string, barTime: number, symbol: string): string {
+  const t = new Date(barTime).toISOString().replace(/[-:]/g, "").replace(".000Z", "Z");
+  return `${session}-${t}-${compact(symbol)}`.slice(0, 128);
+}
+
+export class TraderSession {
+  readonly store: TradingStore;
+  private runner?: EnsembleRunner;
+  private p: Persisted;
+  private readonly key: string;
+
+  /** @throws DataError when a persisted session with this id has other tickers or capital (F-33). */
+  constructor(readonly o: SessionOptions) {
+    if (!/^[A-Za-z0-9_-]+$/.test(o.id)) throw new DataError(`session id "${o.id}" has characters other than letters, digits, _ and -`, "pass --session with a simple name");
+    this.store = new TradingStore(o.db);
+    this.key = `trader:${o.id}`;
+    const saved = o.db.getKv<Persisted>(this.key);
+    if (saved && (saved.tickers.join(",") !== o.tickers.join(",") || saved.capital !== o.capital))
+      throw new DataError(
+        `session ${o.id} was started with tickers ${saved.tickers.join(" ")} and capital ${saved.capital} USD, not ${o.tickers.join(" ")} / ${o.capital} USD`,
+        "start a new session (--session NAME) instead of restoring one made for other tickers or capital",
+      );
+    this.p = saved ?? { tickers: o.tickers, capital: o.capital, price0: null, risk: newRiskState(), pollCount: 0, lastBar: null };
+  }
+
+  /** The ensemble in use. */
+  get ensemble(): EnsembleRunner | undefined {
+    return this.runner;
+  }
+
+  /** Swap in a loaded ensemble (already validated); returns the previous one for release. */
+  setEnsemble(r: EnsembleRunner): EnsembleRunner | undefined {
+    const old = this.runner;
+    this.runner = r;
+    return old;
+  }
+
+  /** Last processed bar time (ms), or null. */
+  get lastBar(): number | null {
+    return this.p.lastBar;
+  }
+
+  private event(severity: Severity, kind: string, message: string, data?: unknown): void {
+    this.o.db.addEvent({ ts: this.o.clock.now(), severity, process: "paper_trading", kind, message, data });
+  }
+
+  private save(): void {
+    this.o.db.setKv(this.key, this.p, this.o.clock.now());
+  }
+
+  /**
+   * Bring recorded orders up to date with the broker: fills are recorded once and update the risk
+   * memory; refused orders are marked. Run on start (reconciliation) and before each bar.
+   */
+  async syncOrders(): Promise<number> {
+    let fills = 0;
+    for (const row of this.store.pendingOrders(this.o.id)) {
+      let order: Order | undefined;
+      try {
+        order = await this.o.broker.getOrderByClientId(row.client_order_id);
+      } catch (err) {
+        this.event("WARNING", "broker", `cannot look up order ${row.client_order_id}: ${errorMessage(err)}`);
+        continue;
+      }
+      const now = this.o.clock.now();
+      if (!order) {
+        if (row.status !== "planned") this.store.updateOrder(row.client_order_id, { status: "unknown" }, now);
+        continue; // planned but never accepted: the bar is re-processed (same id) unless it is done
+      }
+      if (order.status === "filled" && order.filledAvgPrice !== undefined) {
+        const positions = await this.o.broker.getPositions();
+        const held = positions.find((x) => x.symbol === row.symbol)?.qty ?? 0;
+        const before = row.side === "buy" ? held - order.filledQty : held + order.filledQty;
+        if (
+          this.store.addFill({
+            client_order_id: row.client_order_id,
+            session: this.o.id,
+            symbol: row.symbol,
+            side: row.side,
+            qty: order.filledQty,
+            price: order.filledAvgPrice,
+            fee: order.fee ?? order.filledQty * order.filledAvgPrice * this.o.risk.feeRate,
+            ts: order.filledAt ?? now,
+          })
+        ) {
+          applyFill(this.p.risk, row.symbol, row.side, order.filledQty, order.filledAvgPrice, Math.max(0, before), order.filledAt ?? now);
+          fills++;
+        }
+      } else if (order.status === "rejected" || order.status === "canceled" || order.status === "expired") {
+        this.event("WARNING", "order_refused", `order ${row.client_order_id} ${order.status}: ${order.rejectReason ?? "no reason given"}`);
+      }
+      this.store.updateOrder(
+        row.client_order_id,
+        { status: order.status, broker_order_id: order.id, filled_qty: order.filledQty, filled_price: order.filledAvgPrice ?? null, fee: order.fee ?? null, reason: order.rejectReason },
+        now,
+      );
+    }
+    this.save();
+    return fills;
+  }
+
+  /**
+   * Process closed bar `t` of `fm` (the runner must be bound to `fm`).
+   * @throws DataError when no ensemble is loaded.
+   */
+  async onBar(fm: FeatureMatrix, t: number): Promise<BarReport> {
+    const runner = this.runner;
+    if (!runner) throw new DataError("no ensemble loaded", "run `capp ensemble sync --once` and `capp deploy check`");
+    const barTime = fm.times[t];
+    const { tickers } = this.o;
+    const n = tickers.length;
+    const cols = tickers.map((s) => fm.symbols.indexOf(s));
+    const prices = new Float64Array(n);
+    for (let i = 0; i < n; i++) prices[i] = fm.data[(t * fm.symbols.length + cols[i]) * N_FEAT + F_CLOSE];
+
+    await this.syncOrders();
+    const account = await this.o.broker.getAccount();
+    const positions = await this.o.broker.getPositions();
+    const holdings = new Float64Array(n);
+    for (const pos of positions) {
+      const i = tickers.indexOf(pos.symbol);
+      if (i >= 0) holdings[i] = pos.qty;
+    }
+    let equity = account.cash;
+    for (let i = 0; i < n; i++) equity += holdings[i] * prices[i];
+    const report: BarReport = { barTime, equity, cash: account.cash, orders: [], answered: 0, failed: [], events: [] };
+    if (this.store.hasBar(this.o.id, barTime)) return { ...report, skipped: "already_done" };
+    if (this.p.price0 === null) this.p.price0 = Array.from(prices);
+    markPrices(this.p.risk, tickers, prices);
+
+    const decision = await runner.act(t, account.cash, holdings);
+    report.answered = decision.answered;
+    report.failed = decision.failed;
+    for (const f of decision.failed) this.event("ERROR", "member_failed", `member trial ${f.trial_number} failed on ${new Date(barTime).toISOString()}: ${f.error}`);
+    let planned: ReturnType<typeof planOrders> = { orders: [], events: [] };
+    if (decision.answered >= this.o.minMembers) {
+      const targets = scaleActions(holdings, decision.actions, decision.normActions, decision.weights, this.p.capital, this.p.price0, new Float64Array(n));
+      planned = planOrders(this.o.risk, this.p.risk, { time: barTime, tickers, cash: account.cash, holdings, prices, targets });
+    } else {
+      this.event("ERROR", "too_few_members", `only ${decision.answered} of ${runner.members.length} members answered (need ${this.o.minMembers}): no trade this bar`);
+    }
+    report.events = planned.events;
+    for (const e of planned.events) this.event(e.kind === "cooldown_end" ? "INFO" : "WARNING", e.kind, e.message);
+
+    const now = this.o.clock.now();
+    for (const po of planned.orders) {
+      const id = clientOrderId(this.o.id, barTime, po.symbol);
+      this.store.planOrder({ client_order_id: id, session: this.o.id, bar_time: barTime, symbol: po.symbol, side: po.side, qty: po.qty, reason: po.reason }, now);
+    }
+    // send every order of this bar not yet confirmed by the broker (also after a restart)
+    for (const row of this.store.pendingOrders(this.o.id).filter((r) => r.bar_time === barTime && r.status === "planned")) {
+      let status: string;
+      try {
+        const order = await this.o.broker.submitOrder({ symbol: row.symbol, side: row.side, qty: row.qty, type: "market", clientOrderId: row.client_order_id });
+        status = order.status;
+        this.store.updateOrder(row.client_order_id, { status, broker_order_id: order.id, reason: order.rejectReason ?? row.reason ?? undefined }, this.o.clock.now());
+        if (status === "rejected") this.event("WARNING", "order_refused", `order ${row.client_order_id} refused: ${order.rejectReason ?? "no reason"}`);
+      } catch (err) {
+        const refused = err instanceof BrokerError && (err.status === 403 || err.status === 422);
+        status = refused ? "rejected" : "sent";
+        this.store.updateOrder(row.client_order_id, { status, reason: errorMessage(err) }, this.o.clock.now());
+        this.event(refused ? "WARNING" : "ERROR", "order_error", `order ${row.client_order_id}: ${errorMessage(err)}`);
+      }
+      report.orders.push({ symbol: row.symbol, side: row.side, qty: row.qty, status, reason: row.reason ?? "model" });
+    }
+
+    const btc = tickers.indexOf(this.o.btcSymbol ?? "BTC/USD");
+    const p0 = this.p.price0;
+    const benchmark = {
+      btc_hodl: btc >= 0 ? (this.p.capital * prices[btc]) / p0[btc] : Number.NaN,
+      ew_hodl: (this.p.capital / n) * prices.reduce((s, p, i) => s + p / p0[i], 0),
+    };
+    this.store.addEquity({
+      session: this.o.id,
+      bar_time: barTime,
+      ts: this.o.clock.now(),
+      cash: account.cash,
+      equity,
+      positions: Object.fromEntries(tickers.map((s, i) => [s, holdings[i]])),
+      benchmark,
+    });
+    this.p.lastBar = barTime;
+    this.p.pollCount++;
+    this.save();
+    if (this.o.csvPath) this.appendCsv(barTime, account.cash, equity, holdings, prices, decision.mean);
+    return report;
+  }
+
+  private appendCsv(barTime: number, cash: number, equity: number, h: ArrayLike<number>, p: ArrayLike<number>, a: ArrayLike<number>): void {
+    const path = this.o.csvPath!;
+    const t = this.o.tickers;
+    if (!existsSync(path))
+      appendFileSync(path, `${["timestamp", "cash", "total_asset", ...t.map((x) => `holding_${x}`), ...t.map((x) => `price_${x}`), ...t.map((x) => `action_${x}`)].join(",")}\n`);
+    const f = (x: number) => x.toFixed(6);
+    appendFileSync(path, `${[new Date(barTime).toISOString(), f(cash), f(equity), ...Array.from(h, f), ...Array.from(p, f), ...Array.from(a, f)].join(",")}\n`);
+  }
+
+  /**
+   * Write the heartbeat (F-07: one file per session, with when the next poll is due).
+   * @param nextPollMs when the next poll is scheduled (ms), or null when stopping.
+   */
+  heartbeat(nextPollMs: number | null, status = "running"): void {
+    if (!this.o.heartbeatPath) return;
+    const now = this.o.clock.now();
+    writeJsonAtomic(this.o.heartbeatPath, {
+      session: this.o.id,
+      timestamp: new Date(now).toISOString(),
+      last_poll_completed: new Date(now).toISOString(),
+      next_poll_scheduled: nextPollMs === null ? null : new Date(nextPollMs).toISOString(),
+      poll_count: this.p.pollCount,
+      last_bar: this.p.lastBar === null ? null : new Date(this.p.lastBar).toISOString(),
+      timeframe: this.o.timeframe,
+      tickers: this.o.tickers,
+      ensemble_version: this.runner?.version ?? null,
+      pid: process.pid,
+      status,
+    });
+  }
+}
