@@ -3,8 +3,8 @@
  * Loaded lazily so `capp init` and `--help` work without a config.
  */
 import { resolve } from "node:path";
-import { type LoadedConfig, loadConfig } from "../core/config/load.js";
-import { type WorkspacePaths, workspacePaths } from "../core/workspace/paths.js";
+import type { LoadedConfig } from "../core/config/load.js";
+import type { WorkspacePaths } from "../core/workspace/paths.js";
 import type { GlobalOptions } from "./output.js";
 
 /** A command's context. */
@@ -15,7 +15,10 @@ export interface Ctx {
 }
 
 /** Load config for the global options plus flag overrides (config path → value). */
-export function makeCtx(opts: GlobalOptions, overrides: Record<string, unknown> = {}): Ctx {
+export async function makeCtx(opts: GlobalOptions, overrides: Record<string, unknown> = {}): Promise<Ctx> {
+  // loaded on demand: `capp --help` and light commands should not pay for zod/cosmiconfig
+  const { loadConfig } = await import("../core/config/load.js");
+  const { workspacePaths } = await import("../core/workspace/paths.js");
   const loaded = loadConfig({ workspace: resolve(opts.workspace), configFile: opts.config, overrides });
   for (const w of loaded.warnings) if (!opts.json && !opts.quiet) process.stderr.write(`warning: ${w}\n`);
   return { opts, loaded, paths: workspacePaths(loaded.workspace, loaded.config) };

@@ -1,9 +1,7 @@
 /** `capp ensemble sync [--once] …` and `capp ensemble show`. */
 import type { Command } from "commander";
-import { SystemClock } from "../core/clock.js";
+import type { SyncResult } from "../core/ensemble/sync.js";
 import { ConfigError } from "../core/errors.js";
-import { readManifest } from "../core/ensemble/manifest.js";
-import { type SyncResult, syncEnsemble } from "../core/ensemble/sync.js";
 import { type Ctx, makeCtx } from "./context.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
 import { onStopSignal } from "./signals.js";
@@ -45,7 +43,9 @@ export function registerEnsemble(program: Command, globals: () => GlobalOptions)
     .option("--dry-run", "report what would change, write nothing")
     .action(async (f: { once?: boolean; study?: string; topN?: number; objective?: number; dryRun?: boolean }) => {
       const opts = globals();
-      const ctx = makeCtx(opts, { "study.active": f.study, "ensemble.topN": f.topN, "study.objective": f.objective });
+      const ctx = await makeCtx(opts, { "study.active": f.study, "ensemble.topN": f.topN, "study.objective": f.objective });
+      const { syncEnsemble } = await import("../core/ensemble/sync.js");
+      const { SystemClock } = await import("../core/clock.js");
       const study = activeStudy(ctx);
       const c = ctx.loaded.config;
       const clock = new SystemClock();
@@ -77,9 +77,10 @@ export function registerEnsemble(program: Command, globals: () => GlobalOptions)
   ens
     .command("show")
     .description("print the current ensemble members")
-    .action(() => {
+    .action(async () => {
       const opts = globals();
-      const ctx = makeCtx(opts);
+      const ctx = await makeCtx(opts);
+      const { readManifest } = await import("../core/ensemble/manifest.js");
       const m = readManifest(ctx.paths.manifest);
       if (opts.json) return printJson(m ?? null);
       if (!m) return say(opts, `no ensemble yet (${ctx.paths.manifest}); run \`capp ensemble sync --once\``);

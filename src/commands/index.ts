@@ -1,5 +1,7 @@
 /** Registers every command group on the program. */
 import type { Command } from "commander";
+import { registerBacktest } from "./backtest.js";
+import { registerData } from "./data.js";
 import { registerEnsemble } from "./ensemble.js";
 import { registerInit } from "./init.js";
 import type { GlobalOptions } from "./output.js";
@@ -9,4 +11,6 @@ export function registerCommands(program: Command, globals: () => GlobalOptions)
   registerInit(program, globals);
   registerEnsemble(program, globals);
   registerReadiness(program, globals);
+  registerData(program, globals);
+  registerBacktest(program, globals);
 }

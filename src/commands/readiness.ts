@@ -1,7 +1,6 @@
 /** `capp readiness check [--json] [--min-models N]`. Exit 0 all pass, 1 any fails, 2 cannot run. */
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { runReadiness } from "../core/health/readiness.js";
 import { makeCtx } from "./context.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
 
@@ -21,7 +20,8 @@ export function registerReadiness(program: Command, globals: () => GlobalOptions
     .option("--broker <name>", "local | alpaca: alpaca also needs ALPACA_API_KEY/SECRET", "local")
     .action(async (f: { study?: string; minModels?: number; broker: string }) => {
       const opts = globals();
-      const ctx = makeCtx(opts, { "study.active": f.study });
+      const ctx = await makeCtx(opts, { "study.active": f.study });
+      const { runReadiness } = await import("../core/health/readiness.js");
       const commands = [
         { name: "capp", command: cappBin() },
         ...(ctx.loaded.config.processes ?? []).map((p) => ({ name: p.name, command: p.command })),

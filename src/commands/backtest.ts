@@ -1,0 +1,63 @@
+/** `capp backtest [--ensemble | --model DIR] [--from] [--to] [--out DIR]`. */
+import type { Command } from "commander";
+import { makeCtx } from "./context.js";
+import { type GlobalOptions, printJson, say } from "./output.js";
+import { progress } from "./progress.js";
+
+/** Parse an ISO date/time (UTC when no zone) or throw a ConfigError naming the flag. */
+export async function parseTime(flag: string, v: string): Promise<number> {
+  const { ConfigError } = await import("../core/errors.js");
+  const ms = Date.parse(/Z|[+-]\d\d:?\d\d$/.test(v) || v.length <= 10 ? v : `${v}Z`);
+  if (!Number.isFinite(ms)) throw new ConfigError(`${flag} "${v}" is not a date`, `pass ${flag} as YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)`);
+  return ms;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+
+export function registerBacktest(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command("backtest")
+    .description("run the trader's code on simulated time over stored bars; report return, Sharpe, drawdown, alpha vs HODL")
+    .option("--ensemble", "backtest the synced ensemble (default)")
+    .option("--model <dir>", "backtest one model package folder (actor.onnx + model.json)")
+    .option("--from <date>", "first bar (UTC; default: 30 days before the last stored bar)")
+    .option("--to <date>", "last bar (UTC; default: the last stored bar)")
+    .option("--out <dir>", "where to write equity.csv, chart.svg, report.json (default backtests/<time>)")
+    .action(async (f: { model?: string; from?: string; to?: string; out?: string }) => {
+      const opts = globals();
+      const ctx = await makeCtx(opts);
+      const { loadRunner } = await import("../core/ensemble/load.js");
+      const { runBacktest, writeBacktestOutputs } = await import("../core/backtest/run.js");
+      const { storeRange } = await import("../core/market/range.js");
+      const { mkdirSync } = await import("node:fs");
+      const { join, resolve } = await import("node:path");
+      const { writeJsonAtomic } = await import("../core/state/atomic.js");
+      const c = ctx.loaded.config;
+      const range = storeRange(ctx.paths.barsDb, c.trading.tickers, c.trading.timeframe);
+      const toMs = f.to ? await parseTime("--to", f.to) : range.lastMs;
+      const fromMs = f.from ? await parseTime("--from", f.from) : toMs - 30 * 86_400_000;
+      const runner = await loadRunner(ctx.paths, c, f.model ? resolve(f.model) : undefined);
+      const bar = await progress(opts, "backtest");
+      try {
+        const r = await runBacktest({ config: c, barsDb: ctx.paths.barsDb, runner, fromMs, toMs, onProgress: (d, t) => bar.update(d, t) });
+        bar.stop();
+        const out = resolve(f.out ?? join(ctx.paths.root, "backtests", new Date().toISOString().replace(/[:.]/g, "-")));
+        mkdirSync(out, { recursive: true });
+        const title = `${f.model ? `model ${f.model}` : `ensemble v${r.ensembleVersion} (${r.members} members)`}: ${new Date(fromMs).toISOString().slice(0, 10)} → ${new Date(toMs).toISOString().slice(0, 10)}`;
+        writeBacktestOutputs(r, join(out, "equity.csv"), join(out, "chart.svg"), title);
+        const report = { ok: true, title, out, ...r.metrics, members: r.members, ensembleVersion: r.ensembleVersion, noTradeBars: r.noTradeBars, from: new Date(r.fromMs).toISOString(), to: new Date(r.toMs).toISOString() };
+        writeJsonAtomic(join(out, "report.json"), report);
+        if (opts.json) return printJson(report);
+        const m = r.metrics;
+        say(opts, title);
+        say(opts, `  bars ${m.bars}  equity ${m.startEquity.toFixed(2)} → ${m.endEquity.toFixed(2)} USD`);
+        say(opts, `  total return ${pct(m.totalReturn)}  Sharpe ${m.sharpe.toFixed(2)}  Sortino ${m.sortino.toFixed(2)}  max drawdown ${pct(m.maxDrawdown)}`);
+        say(opts, `  trades ${m.trades}  fees ${m.fees.toFixed(2)} USD`);
+        say(opts, `  BTC HODL ${pct(m.btcHodlReturn)} → alpha ${pct(m.alphaBtc)};  equal-weight HODL ${pct(m.ewHodlReturn)} → alpha ${pct(m.alphaEw)}`);
+        say(opts, `  wrote ${join(out, "equity.csv")}, ${join(out, "chart.svg")}, ${join(out, "report.json")}`);
+      } finally {
+        bar.stop();
+        await runner.release();
+      }
+    });
+}

@@ -1,0 +1,142 @@
+/**
+ * The polling loop of `capp trader run`: wait for each bar to close (F-34), build features from
+ * the bar store, let the session trade it, write the heartbeat (F-07), and hot-reload the ensemble
+ * between bars when the deployment changes (or on SIGHUP): the whole new ensemble is loaded and
+ * validated first; if that fails the old one keeps trading and an alert is recorded (F-09).
+ */
+import type { Clock } from "../clock.js";
+import type { CappConfig } from "../config/schema.js";
+import { loadRunner } from "../ensemble/load.js";
+import { EnsembleRunner } from "../ensemble/runner.js";
+import { DataError, errorMessage } from "../errors.js";
+import type { LocalExchange } from "../exchange/local.js";
+import { alignFromStore } from "../market/align.js";
+import { BarStore } from "../market/barstore.js";
+import { computeFeatures, requiredHistoryBars } from "../market/features.js";
+import { lastFinalOpenTime } from "../market/feed.js";
+import { readManifest } from "../ensemble/manifest.js";
+import type { WorkspacePaths } from "../workspace/paths.js";
+import { currentTradeTarget } from "./deployment.js";
+import type { BarReport, TraderSession } from "./session.js";
+
+/** Inputs of the loop. */
+export interface LoopOptions {
+  paths: WorkspacePaths;
+  config: CappConfig;
+  session: TraderSession;
+  clock: Clock;
+  /** The in-process exchange when trading locally: it is fed each bar's open/close before the session sees it. */
+  exchange?: LocalExchange;
+  /** Process one poll then return. */
+  once?: boolean;
+  /** Stop after this bar (ms UTC), e.g. the end of a replay. */
+  untilMs?: number;
+  /** Called before each poll: e.g. fetch fresh bars from Alpaca into the store. */
+  beforePoll?: (nowMs: number) => Promise<void>;
+  signal: AbortSignal;
+  /** Set by SIGHUP: reload the ensemble at the next poll. */
+  reloadRequested?: () => boolean;
+  onBar?: (r: BarReport) => void;
+  onReload?: (info: { ok: boolean; key: string; version?: number; error?: string }) => void;
+}
+
+/** Grace after a bar's close before it is treated as final, ms. */
+const graceMs = (c: CappConfig) => c.trading.graceSec * 1000;
+
+/**
+ * Load the ensemble the deployment names, validated whole.
+ * @throws DataError when there is nothing to trade or it fails to load.
+ */
+export async function loadTarget(paths: WorkspacePaths, c: CappConfig): Promise<{ runner: EnsembleRunner; key: string }> {
+  const target = currentTradeTarget(paths);
+  if (!target) throw new DataError(`nothing to trade: no ${paths.manifest} and no deployment`, "run `capp ensemble sync --once` and `capp deploy check`");
+  const manifest = readManifest(target.manifestPath);
+  if (!manifest) throw new DataError(`deployment names ${target.manifestPath}, which does not exist`, "run `capp deploy check` again, or `capp deploy rollback`");
+  const runner = await EnsembleRunner.load(manifest, paths.root, c.ensemble.weighting);
+  return { runner, key: target.key };
+}
+
+/** Run the loop until the signal aborts, `once` is done, or `untilMs` is passed. */
+export async function runTraderLoop(o: LoopOptions): Promise<void> {
+  const c = o.config;
+  const tfMs = 3_600_000 * (c.trading.timeframe === "1h" ? 1 : 0) || timeframeToMs(c.trading.timeframe);
+  let { runner, key } = await loadTarget(o.paths, c);
+  o.session.setEnsemble(runner);
+  await o.session.syncOrders(); // reconcile with the broker before trading
+  try {
+    while (!o.signal.aborted) {
+      const now = o.clock.now();
+      await o.beforePoll?.(now);
+      // hot reload between bars
+      const target = currentTradeTarget(o.paths);
+      if (target && (target.key !== key || o.reloadRequested?.())) {
+        try {
+          const next = await loadTarget(o.paths, c);
+          const old = o.session.setEnsemble(next.runner);
+          runner = next.runner;
+          key = next.key;
+          await old?.release();
+          o.onReload?.({ ok: true, key, version: runner.version });
+        } catch (err) {
+          key = target.key; // do not retry the same broken target every poll; a new deployment changes the key
+          o.onReload?.({ ok: false, key: target.key, error: errorMessage(err) });
+        }
+      }
+      const lastFinal = lastFinalOpenTime(tfMs, now, graceMs(c));
+      const upTo = o.untilMs === undefined ? lastFinal : Math.min(lastFinal, o.untilMs);
+      await processNewBars(o, runner, tfMs, upTo);
+      const nextPoll = lastFinal + 2 * tfMs + graceMs(c); // the next bar's close + grace
+      if (o.once || (o.untilMs !== undefined && lastFinal >= o.untilMs)) {
+        o.session.heartbeat(null, "stopped");
+        break;
+      }
+      o.session.heartbeat(nextPoll);
+      await o.clock.sleep(Math.max(1000, nextPoll - o.clock.now()), o.signal);
+    }
+  } finally {
+    await runner.release();
+  }
+}
+
+function timeframeToMs(tf: string): number {
+  const m = /^(\d+)([mhd])$/.exec(tf);
+  if (!m) throw new DataError(`unknown timeframe ${tf}`, "use 1m, 5m, 15m, 1h, 4h or 1d");
+  return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "m" | "h" | "d"];
+}
+
+/** Trade every final bar after the session's last one, up to `upTo` (on a first start: only the newest). */
+async function processNewBars(o: LoopOptions, runner: EnsembleRunner, tfMs: number, upTo: number): Promise<void> {
+  const c = o.config;
+  const last = o.session.lastBar;
+  if (last !== null && upTo <= last) return;
+  const history = requiredHistoryBars(runner.maxLookback()) + 300;
+  const from = (last === null ? upTo : last + tfMs) - history * tfMs;
+  const store = BarStore.open(o.paths.barsDb);
+  let fm: ReturnType<typeof computeFeatures>;
+  try {
+    fm = computeFeatures(alignFromStore(store, c.trading.tickers, { timeframe: c.trading.timeframe, fromMs: from, toMs: upTo, maxFillBars: c.data.maxFillBars }));
+  } finally {
+    store.close();
+  }
+  runner.bind(fm, c.trading.tickers);
+  const S = fm.symbols.length;
+  const cols = c.trading.tickers.map((t) => fm.symbols.indexOf(t));
+  const firstT = last === null ? fm.times.length - 1 : fm.times.findIndex((t) => t > last);
+  if (firstT < 0) return;
+  for (let t = firstT; t < fm.times.length; t++) {
+    if (o.signal.aborted && t > firstT) break; // SIGTERM: finish the bar in flight, then stop
+    if (fm.times[t] > upTo) break;
+    const rs = fm.validRunStart[t];
+    if (rs < 0 || t - rs < runner.maxLookback() - 1) continue;
+    if (o.exchange) {
+      const prices: Record<string, { open: number; close: number }> = {};
+      c.trading.tickers.forEach((sym, i) => {
+        const k = (t * S + cols[i]) * 14;
+        prices[sym] = { open: fm.data[k], close: fm.data[k + 3] };
+      });
+      o.exchange.onBar(fm.times[t], prices);
+    }
+    const r = await o.session.onBar(fm, t);
+    o.onBar?.(r);
+  }
+}
