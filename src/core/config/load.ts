@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import { cosmiconfigSync } from "cosmiconfig";
+import { createRequire } from "node:module";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { readEnvFile } from "./envfile.js";
@@ -38,6 +38,8 @@ export interface LoadedConfig {
   /** Non-fatal notes for the user (deprecated aliases, …). Never contain secret values. */
   warnings: string[];
 }
+
+const require = createRequire(import.meta.url);
 
 function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split(".");
@@ -102,12 +104,12 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
 
   // 1. capp.config.* (lowest explicit source)
   let configFile: string | undefined;
+  const searchPlaces = ["capp.config.json", "capp.config.yaml", "capp.config.yml", ".capprc", ".capprc.json", ".capprc.yaml"];
+  const anyConfig = opts.configFile !== undefined || searchPlaces.some((f) => existsSync(join(workspace, f)));
   try {
-    const explorer = cosmiconfigSync("capp", {
-      searchStrategy: "none",
-      searchPlaces: ["capp.config.json", "capp.config.yaml", "capp.config.yml", ".capprc", ".capprc.json", ".capprc.yaml"],
-    });
-    const found = opts.configFile ? explorer.load(resolve(opts.configFile)) : explorer.search(workspace);
+    // cosmiconfig (and its YAML parser) is loaded only when there is a file for it to read
+    const explorer = anyConfig && (require("cosmiconfig") as typeof import("cosmiconfig")).cosmiconfigSync("capp", { searchStrategy: "none", searchPlaces });
+    const found = !explorer ? null : opts.configFile ? explorer.load(resolve(opts.configFile)) : explorer.search(workspace);
     if (found && !found.isEmpty) {
       configFile = found.filepath;
       const cfg = found.config as Record<string, unknown>;
