@@ -1,0 +1,55 @@
+/** `capp exchange serve [--port N]`: the local exchange over HTTP in Alpaca's v2 dialect (127.0.0.1 only). */
+import type { Command } from "commander";
+import { makeCtx } from "./context.js";
+import { type GlobalOptions, printJson, say } from "./output.js";
+import { onStopSignal } from "./signals.js";
+
+export function registerExchange(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command("exchange")
+    .description("the local exchange")
+    .command("serve")
+    .description("serve the local exchange on 127.0.0.1 in Alpaca's v2 dialect (account, positions, orders, assets, crypto bars)")
+    .option("--port <n>", "port (0 = any free port)", (v) => Number(v), 8787)
+    .option("--state <file>", "exchange state file (default paper_trades/exchange_server.json)")
+    .action(async (f: { port: number; state?: string }) => {
+      const opts = globals();
+      const ctx = await makeCtx(opts);
+      const c = ctx.loaded.config;
+      const { ConfigError } = await import("../core/errors.js");
+      const s = c.secrets;
+      if (!s.alpacaKey || !s.alpacaSecret)
+        throw new ConfigError("ALPACA_API_KEY / ALPACA_API_SECRET are not set", "set them in .env: the server checks them like Alpaca does (any values for a local test)");
+      const { join, resolve } = await import("node:path");
+      const { LocalExchange } = await import("../core/exchange/local.js");
+      const { startExchangeServer } = await import("../core/exchange/server.js");
+      const { BarStore } = await import("../core/market/barstore.js");
+      const exchange = LocalExchange.open(resolve(f.state ?? join(ctx.paths.paperTrades, "exchange_server.json")), {
+        cash: c.trading.initialCapital,
+        feeRate: c.trading.feeRate,
+        slippageBps: c.trading.slippageBps,
+        fillAt: c.trading.fillAt,
+        assets: Object.fromEntries(c.trading.tickers.map((t) => [t, { minOrderSize: c.risk.minOrderSize[t] ?? 0 }])),
+      });
+      const server = await startExchangeServer({
+        exchange,
+        port: f.port,
+        apiKey: s.alpacaKey,
+        apiSecret: s.alpacaSecret,
+        bars: ({ symbol, timeframe, start, end }) => {
+          const store = BarStore.open(ctx.paths.barsDb);
+          try {
+            return store.range(symbol, timeframe, start ?? 0, end ?? Number.MAX_SAFE_INTEGER);
+          } finally {
+            store.close();
+          }
+        },
+      });
+      if (opts.json) printJson({ ok: true, url: server.url, port: server.port });
+      else say(opts, `local exchange serving on ${server.url} (Ctrl-C to stop)`);
+      const stop = onStopSignal();
+      await new Promise<void>((r) => stop.signal.addEventListener("abort", () => r(), { once: true }));
+      await server.close();
+      stop.dispose();
+    });
+}

@@ -1,0 +1,157 @@
+/** `capp trader run [--broker local|alpaca] [--once] [--replay FROM TO [--speed N]] [--session NAME]`. */
+import type { Command } from "commander";
+import { parseTime } from "./backtest.js";
+import { makeCtx } from "./context.js";
+import { type GlobalOptions, printJson, say } from "./output.js";
+import { onStopSignal } from "./signals.js";
+
+interface TraderFlags {
+  broker: string;
+  once?: boolean;
+  replay?: string[];
+  speed?: number;
+  session?: string;
+  live?: boolean;
+  feed?: string;
+  alpacaUrl?: string;
+  dataUrl?: string;
+}
+
+export function registerTrader(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command("trader")
+    .description("the paper trader")
+    .command("run")
+    .description("trade the deployed ensemble on each closed bar (local exchange or Alpaca)")
+    .option("--broker <name>", "local | alpaca", "local")
+    .option("--once", "process the newest closed bar, then exit")
+    .option("--replay <from_to...>", "replay stored bars FROM TO on a simulated clock (UTC dates)")
+    .option("--speed <n>", "replay speed: simulated seconds per real second (0 = as fast as possible)", (v) => Number(v), 0)
+    .option("--session <name>", "session id (names the CSV, heartbeat and client order ids)")
+    .option("--live", "with --broker alpaca and ALPACA_PAPER=false: trade real money")
+    .option("--feed <src>", "where fresh bars come from: store (import yourself) | alpaca (crypto bars v1beta3)")
+    .option("--alpaca-url <url>", "Alpaca trading base URL (e.g. a local `capp exchange serve`)")
+    .option("--data-url <url>", "Alpaca market-data base URL")
+    .action(async (f: TraderFlags) => {
+      const opts = globals();
+      const ctx = await makeCtx(opts);
+      const { ConfigError } = await import("../core/errors.js");
+      const { SimulatedClock, SystemClock } = await import("../core/clock.js");
+      const { StateDb } = await import("../core/state/db.js");
+      const { TraderSession } = await import("../core/trader/session.js");
+      const { runTraderLoop } = await import("../core/trader/loop.js");
+      const { riskParams } = await import("../core/trader/params.js");
+      const { writeJsonAtomic } = await import("../core/state/atomic.js");
+      const { processStartTicks } = await import("../core/supervisor/procinfo.js");
+      const { join } = await import("node:path");
+      const c = ctx.loaded.config;
+      if (f.broker !== "local" && f.broker !== "alpaca") throw new ConfigError(`--broker ${f.broker} is unknown`, "use --broker local or --broker alpaca");
+      let clock: InstanceType<typeof SystemClock> | InstanceType<typeof SimulatedClock> = new SystemClock();
+      let untilMs: number | undefined;
+      if (f.replay) {
+        if (f.replay.length !== 2) throw new ConfigError("--replay needs FROM and TO", "e.g. --replay 2022-09-01 2022-09-15");
+        const from = await parseTime("--replay FROM", f.replay[0]);
+        untilMs = await parseTime("--replay TO", f.replay[1]);
+        // start one bar after FROM closes, so FROM is the first bar traded
+        clock = new SimulatedClock(from + 3_600_000 + c.trading.graceSec * 1000, f.speed ?? 0);
+      }
+      const session = f.session ?? (f.replay ? "replay" : `paper_${f.broker}`);
+      const db = new StateDb(ctx.paths.stateDb);
+      const stop = onStopSignal();
+      let reload = false;
+      const onHup = () => {
+        reload = true;
+      };
+      process.on("SIGHUP", onHup);
+      let exchange: import("../core/exchange/local.js").LocalExchange | undefined;
+      let broker: import("../core/broker/types.js").Broker;
+      if (f.broker === "local") {
+        const { LocalExchange } = await import("../core/exchange/local.js");
+        const { LocalBroker } = await import("../core/broker/local.js");
+        exchange = LocalExchange.open(join(ctx.paths.paperTrades, `${session}_exchange.json`), {
+          cash: c.trading.initialCapital,
+          feeRate: c.trading.feeRate,
+          slippageBps: c.trading.slippageBps,
+          fillAt: c.trading.fillAt,
+          assets: Object.fromEntries(c.trading.tickers.map((t) => [t, { minOrderSize: c.risk.minOrderSize[t] ?? 0 }])),
+          clock,
+        });
+        broker = new LocalBroker(exchange);
+      } else {
+        const s = c.secrets;
+        if (!s.alpacaKey || !s.alpacaSecret)
+          throw new ConfigError(`ALPACA_API_KEY / ALPACA_API_SECRET are not set (${join(ctx.paths.root, ".env")})`, "add your Alpaca paper keys to .env");
+        if (s.alpacaPaper === false && !f.live)
+          throw new ConfigError("ALPACA_PAPER=false but --live was not given", "pass --live to trade real money, or set ALPACA_PAPER=true");
+        const { AlpacaBroker } = await import("../core/broker/alpaca.js");
+        broker = new AlpacaBroker({ keyId: s.alpacaKey, secret: s.alpacaSecret, paper: s.alpacaPaper !== false, allowLive: !!f.live, baseUrl: f.alpacaUrl });
+      }
+      let beforePoll: ((now: number) => Promise<void>) | undefined;
+      if ((f.feed ?? (f.broker === "alpaca" && !f.replay ? "alpaca" : "store")) === "alpaca") {
+        const { fetchAlpacaCryptoBars } = await import("../core/broker/alpacaBars.js");
+        const { BarStore } = await import("../core/market/barstore.js");
+        beforePoll = async (now) => {
+          const store = BarStore.open(ctx.paths.barsDb);
+          try {
+            const since = Math.min(...c.trading.tickers.map((t) => store.latest(t, c.trading.timeframe)?.time ?? now - c.trading.historyHours * 3_600_000 * 4));
+            const bars = await fetchAlpacaCryptoBars(c.trading.tickers, c.trading.timeframe as "1h", since, now, { dataBaseUrl: f.dataUrl, now });
+            for (const [sym, list] of Object.entries(bars)) if (list.length) store.upsert(sym, c.trading.timeframe, list);
+          } finally {
+            store.close();
+          }
+        };
+      }
+      const trader = new TraderSession({
+        id: session,
+        broker,
+        db,
+        clock,
+        tickers: c.trading.tickers,
+        capital: c.trading.initialCapital,
+        risk: riskParams(c),
+        minMembers: c.ensemble.minMembers,
+        timeframe: c.trading.timeframe,
+        csvPath: join(ctx.paths.paperTrades, `${session}.csv`),
+        heartbeatPath: join(ctx.paths.paperTrades, `${session}_heartbeat.json`),
+      });
+      const pidFile = join(ctx.paths.deployments, `trader_${session}.pid.json`);
+      writeJsonAtomic(pidFile, { pid: process.pid, startTicks: processStartTicks(process.pid) ?? null, session, started: new Date().toISOString() });
+      let bars = 0;
+      let orders = 0;
+      try {
+        await runTraderLoop({
+          paths: ctx.paths,
+          config: c,
+          session: trader,
+          clock,
+          exchange,
+          once: f.once,
+          untilMs,
+          beforePoll,
+          signal: stop.signal,
+          reloadRequested: () => {
+            const r = reload;
+            reload = false;
+            return r;
+          },
+          onBar: (r) => {
+            if (r.skipped) return;
+            bars++;
+            orders += r.orders.length;
+            say(opts, `${new Date(r.barTime).toISOString()} equity ${r.equity.toFixed(2)} USD, members ${r.answered}, orders ${r.orders.map((o) => `${o.side} ${o.qty.toPrecision(4)} ${o.symbol} (${o.status})`).join(", ") || "none"}`);
+          },
+          onReload: (i) => {
+            db.addEvent({ ts: clock.now(), severity: i.ok ? "INFO" : "ERROR", process: "paper_trading", kind: i.ok ? "reload" : "reload_failed", message: i.ok ? `loaded ensemble v${i.version} (${i.key})` : `reload of ${i.key} failed, keeping the previous ensemble: ${i.error}` });
+            say(opts, i.ok ? `reloaded ensemble v${i.version}` : `reload failed, still trading the previous ensemble: ${i.error}`);
+          },
+        });
+        const account = await broker.getAccount();
+        if (opts.json) printJson({ ok: true, session, bars, orders, equity: account.equity, cash: account.cash });
+        else say(opts, `session ${session}: ${bars} bars, ${orders} orders, equity ${account.equity.toFixed(2)} USD`);
+      } finally {
+        process.off("SIGHUP", onHup);
+        stop.dispose();
+        db.close();
+      }
+    });
+}
