@@ -171,7 +171,7 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   return { config: parsed.data, workspace, configFile, envFiles, sources, warnings };
 }
 
-function configIssue(issue: z.core.$ZodIssue, sources: Map<string, string>): ConfigError {
+function configIssue(issue: z.ZodIssue, sources: Map<string, string>): ConfigError {
   const path = issue.path.map(String).join(".");
   let source = "defaults";
   for (let p = path; p; p = p.split(".").slice(0, -1).join(".")) {

@@ -117,15 +117,47 @@ export const WatchdogSchema = z.object({
   gpuFailC: z.number().default(85),
   diskWarnPct: z.number().default(90),
   diskFailPct: z.number().default(95),
+  /** false = report exits but never restart (`--no-auto-restart`). */
+  autoRestart: z.boolean().default(true),
+  /** false = skip the alpha-decay check (`--no-alpha-monitoring`). */
+  alphaMonitoring: z.boolean().default(true),
+  /** Alpha window, hours (portfolio and BTC HODL over the same window, F-19). */
+  alphaWindowHours: z.number().positive().default(168),
+  /** Minimum equity history in the window before alpha is judged, hours. */
+  alphaMinHours: z.number().min(0).default(24),
+  /** Name of the supervised paper-trader process (heartbeat, reload signal). */
+  traderProcess: z.string().default("paper_trading"),
+  /** Trader session id whose equity/heartbeat are watched (`capp trader run --broker local` uses paper_local). */
+  traderSession: z.string().regex(/^[A-Za-z0-9_-]+$/).default("paper_local"),
+  /** Seconds between online backups of the Optuna DB. */
+  backupIntervalSec: posInt.default(3600),
+  /** Verified backups kept in databases/backups/. */
+  backupKeep: posInt.default(24),
+  /** Re-training command (default: this capp, `train --study {study}`); `{study}` and `{workspace}` are substituted in args. */
+  retrainCommand: z.string().min(1).optional(),
+  retrainArgs: z.array(z.string()).default(["train", "--study", "{study}"]),
+  /** Real seconds between SIGTERM and SIGKILL when stopping children. */
+  stopGraceSec: z.number().positive().default(10),
 });
 
-export const MonitorSchema = z.object({ intervalSec: posInt.default(300) });
+export const MonitorSchema = z.object({
+  intervalSec: posInt.default(300),
+  /** Trader session whose fills/equity are reported. */
+  session: z.string().regex(/^[A-Za-z0-9_-]+$/).default("paper_local"),
+  /** Snapshots kept in monitor_state.json performance_history (seed: 100). */
+  historyKeep: posInt.default(100),
+});
 
 export const NotifySchema = z.object({
   webhookUrl: z.string().url().optional(),
+  /** Sender name shown by Slack/Discord. */
+  webhookUsername: z.string().default("capp"),
+  /** Always log notifications to the component's log file. */
+  log: z.boolean().default(true),
   desktop: z.boolean().default(false),
   dedupWindowSec: z.number().min(0).default(600),
   maxPerMinute: posInt.default(10),
+  minSeverity: z.enum(["INFO", "WARNING", "ERROR", "CRITICAL"]).default("INFO"),
 });
 
 export const DataSchema = z.object({
@@ -151,18 +183,18 @@ export const ProcessSchema = z
   .passthrough();
 
 export const ConfigSchema = z.object({
-  study: StudySchema.prefault({}),
-  ensemble: EnsembleSchema.prefault({}),
-  models: ModelsSchema.prefault({}),
-  deploy: DeploySchema.prefault({}),
-  scheduler: SchedulerSchema.prefault({}),
-  trading: TradingSchema.prefault({}),
-  risk: RiskSchema.prefault({}),
-  watchdog: WatchdogSchema.prefault({}),
-  monitor: MonitorSchema.prefault({}),
-  notify: NotifySchema.prefault({}),
-  data: DataSchema.prefault({}),
-  secrets: SecretsSchema.prefault({}),
+  study: StudySchema.default({}),
+  ensemble: EnsembleSchema.default({}),
+  models: ModelsSchema.default({}),
+  deploy: DeploySchema.default({}),
+  scheduler: SchedulerSchema.default({}),
+  trading: TradingSchema.default({}),
+  risk: RiskSchema.default({}),
+  watchdog: WatchdogSchema.default({}),
+  monitor: MonitorSchema.default({}),
+  notify: NotifySchema.default({}),
+  data: DataSchema.default({}),
+  secrets: SecretsSchema.default({}),
   processes: z.array(ProcessSchema).optional(),
   /** Training settings (search space, windows): validated by `capp train`. */
   training: z.record(z.string(), z.unknown()).default({}),

@@ -59,7 +59,7 @@ function readBytes(path: string): Buffer {
   }
 }
 
-const finite = z.number(); // zod 4 rejects NaN and ±Infinity
+const finite = z.number().finite("must be finite (JSON cannot hold NaN or Infinity)");
 const posInt = z.number().int().positive();
 
 /** zod schema of `model.json` (format 1); cross-field rules: action_dim = tickers.length, state_dim = 1+n+f·n·L. */

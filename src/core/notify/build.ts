@@ -19,7 +19,7 @@ export const notifyConfigSchema = z.object({
   webhooks: z
     .array(
       z.object({
-        url: z.url(),
+        url: z.string().url(),
         username: z.string().default("capp"),
         timeoutSec: z.number().positive().default(10),
         embeds: z.boolean().default(true),

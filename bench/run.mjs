@@ -1,0 +1,18 @@
+// `npm run bench`: every benchmark in turn. Figures are printed with their baseline ratio from the same run.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const dir = fileURLToPath(new URL(".", import.meta.url));
+const only = process.argv.slice(2);
+const benches = ["sync.mjs", "trader.mjs", "train.mjs", "watchdog.mjs"].filter((b) => !only.length || only.some((o) => b.startsWith(o)));
+let failed = 0;
+for (const b of benches) {
+  if (!existsSync(dir + b)) continue;
+  const r = spawnSync(process.execPath, ["--expose-gc", dir + b], { stdio: "inherit" });
+  if (r.status !== 0) {
+    failed++;
+    console.error(`bench ${b} failed (exit ${r.status})`);
+  }
+}
+process.exit(failed ? 1 : 0);
