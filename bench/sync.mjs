@@ -15,13 +15,24 @@ writeFileSync(join(ws, ".env.training"), "ACTIVE_STUDY_NAME=cappuccino_week_2025
 const db = new Database(join(ws, "databases/optuna_cappuccino.db"));
 const studyId = db.prepare("SELECT study_id FROM studies WHERE study_name = ?").pluck().get("cappuccino_week_20251206");
 let number = db.prepare("SELECT count(*) FROM trials WHERE study_id = ?").pluck().get(studyId);
-const insTrial = db.prepare("INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) VALUES (?, ?, 'COMPLETE', ?, ?)");
-const insValue = db.prepare("INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, 0, ?, 'FINITE')");
-const insParam = db.prepare("INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?)");
+const insTrial = db.prepare(
+  "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) VALUES (?, ?, 'COMPLETE', ?, ?)",
+);
+const insValue = db.prepare(
+  "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, 0, ?, 'FINITE')",
+);
+const insParam = db.prepare(
+  "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?)",
+);
 const dist = JSON.stringify({ name: "IntDistribution", attributes: { log: false, step: 1, low: 1, high: 3 } });
 db.transaction(() => {
   for (let i = 0; i < 10_000; i++) {
-    const id = insTrial.run(number++, studyId, "2025-12-06 10:00:00.000000", "2025-12-06 10:05:00.000000").lastInsertRowid;
+    const id = insTrial.run(
+      number++,
+      studyId,
+      "2025-12-06 10:00:00.000000",
+      "2025-12-06 10:05:00.000000",
+    ).lastInsertRowid;
     insValue.run(id, -0.2 - Math.random());
     insParam.run(id, "lookback", 1 + (i % 3), dist);
   }

@@ -8,7 +8,8 @@ import { progress } from "./progress.js";
 export async function parseTime(flag: string, v: string): Promise<number> {
   const { ConfigError } = await import("../core/errors.js");
   const ms = Date.parse(/Z|[+-]\d\d:?\d\d$/.test(v) || v.length <= 10 ? v : `${v}Z`);
-  if (!Number.isFinite(ms)) throw new ConfigError(`${flag} "${v}" is not a date`, `pass ${flag} as YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)`);
+  if (!Number.isFinite(ms))
+    throw new ConfigError(`${flag} "${v}" is not a date`, `pass ${flag} as YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)`);
   return ms;
 }
 
@@ -17,7 +18,9 @@ const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 export function registerBacktest(program: Command, globals: () => GlobalOptions): void {
   program
     .command("backtest")
-    .description("run the trader's code on simulated time over stored bars; report return, Sharpe, drawdown, alpha vs HODL")
+    .description(
+      "run the trader's code on simulated time over stored bars; report return, Sharpe, drawdown, alpha vs HODL",
+    )
     .option("--ensemble", "backtest the synced ensemble (default)")
     .option("--model <dir>", "backtest one model package folder (actor.onnx + model.json)")
     .option("--from <date>", "first bar (UTC; default: 30 days before the last stored bar)")
@@ -39,21 +42,44 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
       const runner = await loadRunner(ctx.paths, c, f.model ? resolve(f.model) : undefined);
       const bar = await progress(opts, "backtest");
       try {
-        const r = await runBacktest({ config: c, barsDb: ctx.paths.barsDb, runner, fromMs, toMs, onProgress: (d, t) => bar.update(d, t) });
+        const r = await runBacktest({
+          config: c,
+          barsDb: ctx.paths.barsDb,
+          runner,
+          fromMs,
+          toMs,
+          onProgress: (d, t) => bar.update(d, t),
+        });
         bar.stop();
         const out = resolve(f.out ?? join(ctx.paths.root, "backtests", new Date().toISOString().replace(/[:.]/g, "-")));
         mkdirSync(out, { recursive: true });
         const title = `${f.model ? `model ${f.model}` : `ensemble v${r.ensembleVersion} (${r.members} members)`}: ${new Date(fromMs).toISOString().slice(0, 10)} → ${new Date(toMs).toISOString().slice(0, 10)}`;
         writeBacktestOutputs(r, join(out, "equity.csv"), join(out, "chart.svg"), title);
-        const report = { ok: true, title, out, ...r.metrics, members: r.members, ensembleVersion: r.ensembleVersion, noTradeBars: r.noTradeBars, from: new Date(r.fromMs).toISOString(), to: new Date(r.toMs).toISOString() };
+        const report = {
+          ok: true,
+          title,
+          out,
+          ...r.metrics,
+          members: r.members,
+          ensembleVersion: r.ensembleVersion,
+          noTradeBars: r.noTradeBars,
+          from: new Date(r.fromMs).toISOString(),
+          to: new Date(r.toMs).toISOString(),
+        };
         writeJsonAtomic(join(out, "report.json"), report);
         if (opts.json) return printJson(report);
         const m = r.metrics;
         say(opts, title);
         say(opts, `  bars ${m.bars}  equity ${m.startEquity.toFixed(2)} → ${m.endEquity.toFixed(2)} USD`);
-        say(opts, `  total return ${pct(m.totalReturn)}  Sharpe ${m.sharpe.toFixed(2)}  Sortino ${m.sortino.toFixed(2)}  max drawdown ${pct(m.maxDrawdown)}`);
+        say(
+          opts,
+          `  total return ${pct(m.totalReturn)}  Sharpe ${m.sharpe.toFixed(2)}  Sortino ${m.sortino.toFixed(2)}  max drawdown ${pct(m.maxDrawdown)}`,
+        );
         say(opts, `  trades ${m.trades}  fees ${m.fees.toFixed(2)} USD`);
-        say(opts, `  BTC HODL ${pct(m.btcHodlReturn)} → alpha ${pct(m.alphaBtc)};  equal-weight HODL ${pct(m.ewHodlReturn)} → alpha ${pct(m.alphaEw)}`);
+        say(
+          opts,
+          `  BTC HODL ${pct(m.btcHodlReturn)} → alpha ${pct(m.alphaBtc)};  equal-weight HODL ${pct(m.ewHodlReturn)} → alpha ${pct(m.alphaEw)}`,
+        );
         say(opts, `  wrote ${join(out, "equity.csv")}, ${join(out, "chart.svg")}, ${join(out, "report.json")}`);
       } finally {
         bar.stop();

@@ -28,7 +28,8 @@ export function registerData(program: Command, globals: () => GlobalOptions): vo
       const opts = globals();
       const ctx = await makeCtx(opts);
       const { ConfigError } = await import("../core/errors.js");
-      if (!f.sample && files.length === 0) throw new ConfigError("nothing to import", "name one or more files, or pass --sample");
+      if (!f.sample && files.length === 0)
+        throw new ConfigError("nothing to import", "name one or more files, or pass --sample");
       const { BarStore } = await import("../core/market/barstore.js");
       const imported = [];
       if (f.sample) imported.push(...(await importBundledSample(ctx.paths.barsDb)));
@@ -40,7 +41,10 @@ export function registerData(program: Command, globals: () => GlobalOptions): vo
       }
       if (opts.json) return printJson({ ok: true, barsDb: ctx.paths.barsDb, imported });
       for (const s of imported)
-        say(opts, `imported ${s.symbol} ${s.timeframe}: ${s.bars} bars ${new Date(s.first).toISOString()} → ${new Date(s.last).toISOString()}`);
+        say(
+          opts,
+          `imported ${s.symbol} ${s.timeframe}: ${s.bars} bars ${new Date(s.first).toISOString()} → ${new Date(s.last).toISOString()}`,
+        );
     });
   data
     .command("show")
@@ -55,8 +59,15 @@ export function registerData(program: Command, globals: () => GlobalOptions): vo
         if (opts.json) return printJson({ barsDb: ctx.paths.barsDb, series: cov });
         if (cov.length === 0) return say(opts, `no bars in ${ctx.paths.barsDb}; run \`capp data import --sample\``);
         for (const c of cov) {
-          say(opts, `${c.symbol.padEnd(10)} ${c.timeframe}  ${c.bars} bars  ${new Date(c.first).toISOString()} → ${new Date(c.last).toISOString()}  missing ${c.missingBars} in ${c.gaps.length} gaps`);
-          for (const g of c.gaps.slice(0, 5)) say(opts, `    gap: ${g.missingBars} bars after ${g.lastBefore === null ? "start" : new Date(g.lastBefore).toISOString()}`);
+          say(
+            opts,
+            `${c.symbol.padEnd(10)} ${c.timeframe}  ${c.bars} bars  ${new Date(c.first).toISOString()} → ${new Date(c.last).toISOString()}  missing ${c.missingBars} in ${c.gaps.length} gaps`,
+          );
+          for (const g of c.gaps.slice(0, 5))
+            say(
+              opts,
+              `    gap: ${g.missingBars} bars after ${g.lastBefore === null ? "start" : new Date(g.lastBefore).toISOString()}`,
+            );
         }
       } finally {
         store.close();

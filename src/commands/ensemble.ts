@@ -18,7 +18,10 @@ export function activeStudy(ctx: Ctx): string {
 }
 
 function render(opts: GlobalOptions, r: SyncResult): void {
-  if (opts.json) return printJson({ ok: true, ...r });
+  if (opts.json) {
+    printJson({ ok: true, ...r });
+    return;
+  }
   const head = r.dryRun ? "dry run: " : "";
   if (!r.changed) say(opts, `${head}no changes: ensemble v${r.version} of ${r.study} has ${r.members.length} members`);
   else
@@ -26,7 +29,8 @@ function render(opts: GlobalOptions, r: SyncResult): void {
       opts,
       `${head}${color.green("updated")} ensemble to v${r.version} of ${r.study}: ${r.members.length} members (+${r.added.length} −${r.removed.length})`,
     );
-  for (const m of r.added) say(opts, `  + trial ${m.trial_number} (id ${m.trial_id}) value ${m.value} from ${m.source_dir}`);
+  for (const m of r.added)
+    say(opts, `  + trial ${m.trial_number} (id ${m.trial_id}) value ${m.value} from ${m.source_dir}`);
   for (const m of r.removed) say(opts, `  - trial ${m.trial_number} (id ${m.trial_id}) of ${m.study_name}`);
   for (const s of r.skipped) say(opts, color.dim(`  skipped trial ${s.trial_number} (${s.code}): ${s.reason}`));
 }
@@ -43,7 +47,11 @@ export function registerEnsemble(program: Command, globals: () => GlobalOptions)
     .option("--dry-run", "report what would change, write nothing")
     .action(async (f: { once?: boolean; study?: string; topN?: number; objective?: number; dryRun?: boolean }) => {
       const opts = globals();
-      const ctx = await makeCtx(opts, { "study.active": f.study, "ensemble.topN": f.topN, "study.objective": f.objective });
+      const ctx = await makeCtx(opts, {
+        "study.active": f.study,
+        "ensemble.topN": f.topN,
+        "study.objective": f.objective,
+      });
       const { syncEnsemble } = await import("../core/ensemble/sync.js");
       const { SystemClock } = await import("../core/clock.js");
       const study = activeStudy(ctx);
@@ -84,7 +92,10 @@ export function registerEnsemble(program: Command, globals: () => GlobalOptions)
       const m = readManifest(ctx.paths.manifest);
       if (opts.json) return printJson(m ?? null);
       if (!m) return say(opts, `no ensemble yet (${ctx.paths.manifest}); run \`capp ensemble sync --once\``);
-      say(opts, `ensemble v${m.version} of ${m.study_name} (${m.direction}), updated ${m.updated}, ${m.model_count} members`);
+      say(
+        opts,
+        `ensemble v${m.version} of ${m.study_name} (${m.direction}), updated ${m.updated}, ${m.model_count} members`,
+      );
       say(opts, "  #  trial  id     value        lookback  state_dim  source");
       m.members.forEach((x, k) =>
         say(

@@ -9,7 +9,9 @@ export function registerExchange(program: Command, globals: () => GlobalOptions)
     .command("exchange")
     .description("the local exchange")
     .command("serve")
-    .description("serve the local exchange on 127.0.0.1 in Alpaca's v2 dialect (account, positions, orders, assets, crypto bars)")
+    .description(
+      "serve the local exchange on 127.0.0.1 in Alpaca's v2 dialect (account, positions, orders, assets, crypto bars)",
+    )
     .option("--port <n>", "port (0 = any free port)", (v) => Number(v), 8787)
     .option("--state <file>", "exchange state file (default paper_trades/exchange_server.json)")
     .action(async (f: { port: number; state?: string }) => {
@@ -19,7 +21,10 @@ export function registerExchange(program: Command, globals: () => GlobalOptions)
       const { ConfigError } = await import("../core/errors.js");
       const s = c.secrets;
       if (!s.alpacaKey || !s.alpacaSecret)
-        throw new ConfigError("ALPACA_API_KEY / ALPACA_API_SECRET are not set", "set them in .env: the server checks them like Alpaca does (any values for a local test)");
+        throw new ConfigError(
+          "ALPACA_API_KEY / ALPACA_API_SECRET are not set",
+          "set them in .env: the server checks them like Alpaca does (any values for a local test)",
+        );
       const { join, resolve } = await import("node:path");
       const { LocalExchange } = await import("../core/exchange/local.js");
       const { startExchangeServer } = await import("../core/exchange/server.js");

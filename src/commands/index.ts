@@ -1,13 +1,21 @@
 /** Registers every command group on the program. */
 import type { Command } from "commander";
+import { registerAutomation } from "./automation.js";
 import { registerBacktest } from "./backtest.js";
 import { registerData } from "./data.js";
+import { registerDemo } from "./demo.js";
+import { registerDeploy } from "./deploy.js";
 import { registerEnsemble } from "./ensemble.js";
 import { registerExchange } from "./exchange.js";
 import { registerInit } from "./init.js";
+import { registerMonitor } from "./monitor.js";
+import { registerNotify } from "./notify.js";
 import type { GlobalOptions } from "./output.js";
 import { registerReadiness } from "./readiness.js";
+import { registerScheduler } from "./scheduler.js";
 import { registerTrader } from "./trader.js";
+import { registerTrain } from "./train.js";
+import { registerWatchdog } from "./watchdog.js";
 
 export function registerCommands(program: Command, globals: () => GlobalOptions): void {
   registerInit(program, globals);
@@ -15,6 +23,14 @@ export function registerCommands(program: Command, globals: () => GlobalOptions)
   registerReadiness(program, globals);
   registerData(program, globals);
   registerBacktest(program, globals);
+  registerDeploy(program, globals);
+  registerScheduler(program, globals);
   registerTrader(program, globals);
   registerExchange(program, globals);
+  registerAutomation(program, globals);
+  registerDemo(program, globals);
+  registerWatchdog(program, globals);
+  registerMonitor(program, globals);
+  registerNotify(program, globals);
+  registerTrain(program, globals);
 }

@@ -12,7 +12,14 @@ export async function progress(opts: GlobalOptions, label: string): Promise<Prog
   if (opts.json || opts.quiet) return { update() {}, stop() {} };
   if (process.stderr.isTTY && !process.env.NO_COLOR && !process.env.CI) {
     const { SingleBar, Presets } = await import("cli-progress");
-    const bar = new SingleBar({ format: `${label} [{bar}] {percentage}% {value}/{total} {note} ETA {eta_formatted}`, stream: process.stderr, hideCursor: true }, Presets.shades_classic);
+    const bar = new SingleBar(
+      {
+        format: `${label} [{bar}] {percentage}% {value}/{total} {note} ETA {eta_formatted}`,
+        stream: process.stderr,
+        hideCursor: true,
+      },
+      Presets.shades_classic,
+    );
     let started = false;
     return {
       update(done, total, note = "") {

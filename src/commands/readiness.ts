@@ -16,7 +16,9 @@ export function registerReadiness(program: Command, globals: () => GlobalOptions
     .command("check")
     .description("check config, folders, env, dependencies, the Optuna DB, the ensemble and launch commands")
     .option("--study <name>", "study (default ACTIVE_STUDY_NAME)")
-    .option("--min-models <n>", "minimum ensemble members (default ENSEMBLE_TOP_N, capped by the study)", (v) => Number(v))
+    .option("--min-models <n>", "minimum ensemble members (default ENSEMBLE_TOP_N, capped by the study)", (v) =>
+      Number(v),
+    )
     .option("--broker <name>", "local | alpaca: alpaca also needs ALPACA_API_KEY/SECRET", "local")
     .action(async (f: { study?: string; minModels?: number; broker: string }) => {
       const opts = globals();
@@ -41,6 +43,7 @@ export function registerReadiness(program: Command, globals: () => GlobalOptions
         if (!c.ok) say(opts, `     ${"".padEnd(18)} fix: ${c.fix}`);
       }
       say(opts, ok ? "ready" : `${checks.filter((c) => !c.ok).length} check(s) failed`);
-      if (!ok && opts.quiet) for (const c of checks.filter((x) => !x.ok)) process.stderr.write(`FAIL ${c.name}: ${c.detail}\n`);
+      if (!ok && opts.quiet)
+        for (const c of checks.filter((x) => !x.ok)) process.stderr.write(`FAIL ${c.name}: ${c.detail}\n`);
     });
 }

@@ -26,7 +26,12 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
     .option("--broker <name>", "local | alpaca", "local")
     .option("--once", "process the newest closed bar, then exit")
     .option("--replay <from_to...>", "replay stored bars FROM TO on a simulated clock (UTC dates)")
-    .option("--speed <n>", "replay speed: simulated seconds per real second (0 = as fast as possible)", (v) => Number(v), 0)
+    .option(
+      "--speed <n>",
+      "replay speed: simulated seconds per real second (0 = as fast as possible)",
+      (v) => Number(v),
+      0,
+    )
     .option("--session <name>", "session id (names the CSV, heartbeat and client order ids)")
     .option("--live", "with --broker alpaca and ALPACA_PAPER=false: trade real money")
     .option("--feed <src>", "where fresh bars come from: store (import yourself) | alpaca (crypto bars v1beta3)")
@@ -45,11 +50,13 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
       const { processStartTicks } = await import("../core/supervisor/procinfo.js");
       const { join } = await import("node:path");
       const c = ctx.loaded.config;
-      if (f.broker !== "local" && f.broker !== "alpaca") throw new ConfigError(`--broker ${f.broker} is unknown`, "use --broker local or --broker alpaca");
+      if (f.broker !== "local" && f.broker !== "alpaca")
+        throw new ConfigError(`--broker ${f.broker} is unknown`, "use --broker local or --broker alpaca");
       let clock: InstanceType<typeof SystemClock> | InstanceType<typeof SimulatedClock> = new SystemClock();
       let untilMs: number | undefined;
       if (f.replay) {
-        if (f.replay.length !== 2) throw new ConfigError("--replay needs FROM and TO", "e.g. --replay 2022-09-01 2022-09-15");
+        if (f.replay.length !== 2)
+          throw new ConfigError("--replay needs FROM and TO", "e.g. --replay 2022-09-01 2022-09-15");
         const from = await parseTime("--replay FROM", f.replay[0]);
         untilMs = await parseTime("--replay TO", f.replay[1]);
         // start one bar after FROM closes, so FROM is the first bar traded
@@ -80,11 +87,23 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
       } else {
         const s = c.secrets;
         if (!s.alpacaKey || !s.alpacaSecret)
-          throw new ConfigError(`ALPACA_API_KEY / ALPACA_API_SECRET are not set (${join(ctx.paths.root, ".env")})`, "add your Alpaca paper keys to .env");
+          throw new ConfigError(
+            `ALPACA_API_KEY / ALPACA_API_SECRET are not set (${join(ctx.paths.root, ".env")})`,
+            "add your Alpaca paper keys to .env",
+          );
         if (s.alpacaPaper === false && !f.live)
-          throw new ConfigError("ALPACA_PAPER=false but --live was not given", "pass --live to trade real money, or set ALPACA_PAPER=true");
+          throw new ConfigError(
+            "ALPACA_PAPER=false but --live was not given",
+            "pass --live to trade real money, or set ALPACA_PAPER=true",
+          );
         const { AlpacaBroker } = await import("../core/broker/alpaca.js");
-        broker = new AlpacaBroker({ keyId: s.alpacaKey, secret: s.alpacaSecret, paper: s.alpacaPaper !== false, allowLive: !!f.live, baseUrl: f.alpacaUrl });
+        broker = new AlpacaBroker({
+          keyId: s.alpacaKey,
+          secret: s.alpacaSecret,
+          paper: s.alpacaPaper !== false,
+          allowLive: !!f.live,
+          baseUrl: f.alpacaUrl,
+        });
       }
       let beforePoll: ((now: number) => Promise<void>) | undefined;
       if ((f.feed ?? (f.broker === "alpaca" && !f.replay ? "alpaca" : "store")) === "alpaca") {
@@ -93,9 +112,17 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
         beforePoll = async (now) => {
           const store = BarStore.open(ctx.paths.barsDb);
           try {
-            const since = Math.min(...c.trading.tickers.map((t) => store.latest(t, c.trading.timeframe)?.time ?? now - c.trading.historyHours * 3_600_000 * 4));
-            const bars = await fetchAlpacaCryptoBars(c.trading.tickers, c.trading.timeframe as "1h", since, now, { dataBaseUrl: f.dataUrl, now });
-            for (const [sym, list] of Object.entries(bars)) if (list.length) store.upsert(sym, c.trading.timeframe, list);
+            const since = Math.min(
+              ...c.trading.tickers.map(
+                (t) => store.latest(t, c.trading.timeframe)?.time ?? now - c.trading.historyHours * 3_600_000 * 4,
+              ),
+            );
+            const bars = await fetchAlpacaCryptoBars(c.trading.tickers, c.trading.timeframe as "1h", since, now, {
+              dataBaseUrl: f.dataUrl,
+              now,
+            });
+            for (const [sym, list] of Object.entries(bars))
+              if (list.length) store.upsert(sym, c.trading.timeframe, list);
           } finally {
             store.close();
           }
@@ -115,7 +142,12 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
         heartbeatPath: join(ctx.paths.paperTrades, `${session}_heartbeat.json`),
       });
       const pidFile = join(ctx.paths.deployments, `trader_${session}.pid.json`);
-      writeJsonAtomic(pidFile, { pid: process.pid, startTicks: processStartTicks(process.pid) ?? null, session, started: new Date().toISOString() });
+      writeJsonAtomic(pidFile, {
+        pid: process.pid,
+        startTicks: processStartTicks(process.pid) ?? null,
+        session,
+        started: new Date().toISOString(),
+      });
       let bars = 0;
       let orders = 0;
       try {
@@ -138,11 +170,27 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
             if (r.skipped) return;
             bars++;
             orders += r.orders.length;
-            say(opts, `${new Date(r.barTime).toISOString()} equity ${r.equity.toFixed(2)} USD, members ${r.answered}, orders ${r.orders.map((o) => `${o.side} ${o.qty.toPrecision(4)} ${o.symbol} (${o.status})`).join(", ") || "none"}`);
+            say(
+              opts,
+              `${new Date(r.barTime).toISOString()} equity ${r.equity.toFixed(2)} USD, members ${r.answered}, orders ${r.orders.map((o) => `${o.side} ${o.qty.toPrecision(4)} ${o.symbol} (${o.status})`).join(", ") || "none"}`,
+            );
           },
           onReload: (i) => {
-            db.addEvent({ ts: clock.now(), severity: i.ok ? "INFO" : "ERROR", process: "paper_trading", kind: i.ok ? "reload" : "reload_failed", message: i.ok ? `loaded ensemble v${i.version} (${i.key})` : `reload of ${i.key} failed, keeping the previous ensemble: ${i.error}` });
-            say(opts, i.ok ? `reloaded ensemble v${i.version}` : `reload failed, still trading the previous ensemble: ${i.error}`);
+            db.addEvent({
+              ts: clock.now(),
+              severity: i.ok ? "INFO" : "ERROR",
+              process: "paper_trading",
+              kind: i.ok ? "reload" : "reload_failed",
+              message: i.ok
+                ? `loaded ensemble v${i.version} (${i.key})`
+                : `reload of ${i.key} failed, keeping the previous ensemble: ${i.error}`,
+            });
+            say(
+              opts,
+              i.ok
+                ? `reloaded ensemble v${i.version}`
+                : `reload failed, still trading the previous ensemble: ${i.error}`,
+            );
           },
         });
         const account = await broker.getAccount();

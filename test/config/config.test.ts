@@ -23,7 +23,7 @@ describe("config loading", () => {
     expect(config.secrets.alpacaPaper).toBe(true);
   });
 
-  it("reads export KEY=\"value\" and KEY=value lines, with flags > env > .env.training > config file", () => {
+  it('reads export KEY="value" and KEY=value lines, with flags > env > .env.training > config file', () => {
     const dir = ws();
     writeFileSync(
       join(dir, ".env.training"),

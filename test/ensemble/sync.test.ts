@@ -84,7 +84,8 @@ describe("ensemble sync on the fixture workspace", () => {
     const dir = copyWorkspace(null);
     const r = await syncEnsemble(opts(dir, "cappuccino_1year_20251121"));
     expect(r.members).toEqual([]);
-    for (const s of r.skipped) expect(["missing", "wrong_state_dim", "truncated_onnx", "pth_only", "non_finite", "bad_meta"]).toContain(s.code);
+    for (const s of r.skipped)
+      expect(["missing", "wrong_state_dim", "truncated_onnx", "pth_only", "non_finite", "bad_meta"]).toContain(s.code);
     expect(r.skipped.some((s) => s.code === "wrong_state_dim" && /hidden|net_dimension/.test(s.reason))).toBe(true);
   });
 
@@ -159,7 +160,9 @@ describe("capp ensemble sync / readiness check (CLI)", () => {
     writeFileSync(altered, Buffer.concat([readFileSync(altered), Buffer.from([0])]));
     const r1 = capp(["-w", dir, "readiness", "check"]);
     expect(r1.code).toBe(1);
-    expect(r1.stdout).toMatch(new RegExp(`FAIL ensemble manifest .*trial ${m.members[1].trial_number}: .*sha256 differs`));
+    expect(r1.stdout).toMatch(
+      new RegExp(`FAIL ensemble manifest .*trial ${m.members[1].trial_number}: .*sha256 differs`),
+    );
     // a member file deleted
     rmSync(join(dir, m.members[2].package_path, "actor.onnx"));
     const r2 = capp(["-w", dir, "readiness", "check"]);

@@ -13,7 +13,10 @@ import { initActor } from "../../src/core/train/ppo.js";
 import { Rng } from "../../src/core/train/rng.js";
 
 /** Write `n` packages into the workspace's ensemble store and a manifest (version `version`). */
-export function writeTradingEnsemble(root: string, opts: { n?: number; seed?: number; version?: number; lookback?: number; study?: string } = {}): Manifest {
+export function writeTradingEnsemble(
+  root: string,
+  opts: { n?: number; seed?: number; version?: number; lookback?: number; study?: string } = {},
+): Manifest {
   const n = opts.n ?? 3;
   const lookback = opts.lookback ?? 1;
   const study = opts.study ?? "synthetic_study";

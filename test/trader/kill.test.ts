@@ -12,7 +12,19 @@ function runTrader(ws: string, killAfterMs?: number): Promise<number | null> {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      [join(REPO, "bin/capp.js"), "-w", ws, "-q", "trader", "run", "--replay", "2022-08-01", "2022-08-06", "--session", "killtest"],
+      [
+        join(REPO, "bin/capp.js"),
+        "-w",
+        ws,
+        "-q",
+        "trader",
+        "run",
+        "--replay",
+        "2022-08-01",
+        "2022-08-06",
+        "--session",
+        "killtest",
+      ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     let err = "";
@@ -58,9 +70,15 @@ describe("trader crash safety (kill -9 at many points)", () => {
     const db = new StateDb(join(ws, "deployments/capp.db"));
     try {
       const store = new TradingStore(db);
-      const rows = db.db.prepare("SELECT client_order_id, status FROM orders WHERE session = 'killtest'").all() as { client_order_id: string; status: string }[];
+      const rows = db.db.prepare("SELECT client_order_id, status FROM orders WHERE session = 'killtest'").all() as {
+        client_order_id: string;
+        status: string;
+      }[];
       // every order the broker has is one the trader recorded (write-ahead), and vice versa once sent
-      const sent = rows.filter((r) => r.status !== "planned").map((r) => r.client_order_id).sort();
+      const sent = rows
+        .filter((r) => r.status !== "planned")
+        .map((r) => r.client_order_id)
+        .sort();
       expect(sent).toEqual([...ids].sort());
       // one equity row per bar: 2022-08-01T00 … 2022-08-06T00 = 121 bars, none skipped
       const eq = store.equity("killtest");
@@ -73,7 +91,8 @@ describe("trader crash safety (kill -9 at many points)", () => {
       const filledAtBroker = ex.orders.filter((o) => o.status === "filled");
       expect(fills).toHaveLength(filledAtBroker.length);
       const brokerPos = new Map<string, number>();
-      for (const o of filledAtBroker) brokerPos.set(o.symbol, (brokerPos.get(o.symbol) ?? 0) + (o.side === "buy" ? o.filledQty : -o.filledQty));
+      for (const o of filledAtBroker)
+        brokerPos.set(o.symbol, (brokerPos.get(o.symbol) ?? 0) + (o.side === "buy" ? o.filledQty : -o.filledQty));
       for (const [sym, q] of brokerPos) expect(held.get(sym) ?? 0).toBeCloseTo(q, 9);
       expect(fills.length).toBeGreaterThan(10);
     } finally {

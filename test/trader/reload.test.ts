@@ -15,9 +15,26 @@ describe("trader hot reload", () => {
     const v1 = writeTradingEnsemble(ws, { n: 2, seed: 1, version: 1 });
     const manifestPath = join(ws, "train_results/ensemble/ensemble_manifest.json");
     // 1 simulated hour ≈ 0.12 real seconds
-    const child = spawn(process.execPath, [join(REPO, "bin/capp.js"), "-w", ws, "trader", "run", "--replay", "2022-08-01", "2022-08-03", "--speed", "30000", "--session", "reload"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        join(REPO, "bin/capp.js"),
+        "-w",
+        ws,
+        "trader",
+        "run",
+        "--replay",
+        "2022-08-01",
+        "2022-08-03",
+        "--speed",
+        "30000",
+        "--session",
+        "reload",
+      ],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let out = "";
     child.stdout.on("data", (d) => {
       out += d;
@@ -28,7 +45,16 @@ describe("trader hot reload", () => {
     const exited = new Promise((r) => child.on("exit", r));
     while (!out.includes("2022-08-01T05:00")) await sleep(50);
     // v2 names a member whose package does not exist: refused whole
-    writeManifest(manifestPath, buildManifest(v1.study_name, "maximize", [{ ...v1.members[0], package_path: "train_results/ensemble/store/missing", sha256: "0".repeat(64) }], 2, Date.now()));
+    writeManifest(
+      manifestPath,
+      buildManifest(
+        v1.study_name,
+        "maximize",
+        [{ ...v1.members[0], package_path: "train_results/ensemble/store/missing", sha256: "0".repeat(64) }],
+        2,
+        Date.now(),
+      ),
+    );
     while (!out.includes("reload failed")) await sleep(50);
     const after = out.length;
     while (out.slice(after).split("equity").length < 3) await sleep(50); // it keeps trading

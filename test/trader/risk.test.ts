@@ -20,7 +20,18 @@ const params = (o: Partial<RiskParams> = {}): RiskParams => ({
 
 describe("scaleActions", () => {
   it("qty = action · capital / (price0 · norm_action), averaged over members with their own norm_action", () => {
-    const out = scaleActions([0, 1], [[1, -1], [0.5, 0]], [100, 200], [0.5, 0.5], 500, [20_000, 1_000], new Float64Array(2));
+    const out = scaleActions(
+      [0, 1],
+      [
+        [1, -1],
+        [0.5, 0],
+      ],
+      [100, 200],
+      [0.5, 0.5],
+      500,
+      [20_000, 1_000],
+      new Float64Array(2),
+    );
     // member 1: 500/(20000·100)=0.00025; member 2: 0.5·500/(20000·200)=0.0000625 → mean 0.00015625
     expect(out[0]).toBeCloseTo(0.00015625, 12);
     // ETH: holding 1 + 0.5·(−1·500/(1000·100)) = 1 − 0.0025
@@ -92,10 +103,31 @@ describe("planOrders", () => {
     const s = newRiskState();
     const p = params({ portfolioTrailingStopPct: 0 });
     applyFill(s, "BTC/USD", "buy", 0.01, 20_000, 0, 0);
-    planOrders(p, s, { time: 5 * H, tickers, cash: 300, holdings: [0.01, 0], prices: [20_000, 1_000], targets: [0.01, 0] });
-    const up = planOrders(p, s, { time: 6 * H, tickers, cash: 300, holdings: [0.01, 0], prices: [22_000, 1_000], targets: [0.01, 0] });
+    planOrders(p, s, {
+      time: 5 * H,
+      tickers,
+      cash: 300,
+      holdings: [0.01, 0],
+      prices: [20_000, 1_000],
+      targets: [0.01, 0],
+    });
+    const up = planOrders(p, s, {
+      time: 6 * H,
+      tickers,
+      cash: 300,
+      holdings: [0.01, 0],
+      prices: [22_000, 1_000],
+      targets: [0.01, 0],
+    });
     expect(up.orders).toEqual([{ index: 0, symbol: "BTC/USD", side: "sell", qty: 0.005, reason: "profit_take" }]);
-    const again = planOrders(p, s, { time: 7 * H, tickers, cash: 410, holdings: [0.005, 0], prices: [23_000, 1_000], targets: [0.005, 0] });
+    const again = planOrders(p, s, {
+      time: 7 * H,
+      tickers,
+      cash: 410,
+      holdings: [0.005, 0],
+      prices: [23_000, 1_000],
+      targets: [0.005, 0],
+    });
     expect(again.orders).toEqual([]);
   });
 });

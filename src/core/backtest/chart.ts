@@ -12,7 +12,13 @@ export interface Series {
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Render an SVG (width × height px) with a time axis from `times` (ms UTC). */
-export function equityChartSvg(title: string, times: ArrayLike<number>, series: Series[], width = 960, height = 480): string {
+export function equityChartSvg(
+  title: string,
+  times: ArrayLike<number>,
+  series: Series[],
+  width = 960,
+  height = 480,
+): string {
   const pad = { l: 70, r: 20, t: 40, b: 50 };
   const w = width - pad.l - pad.r;
   const h = height - pad.t - pad.b;
@@ -34,19 +40,27 @@ export function equityChartSvg(title: string, times: ArrayLike<number>, series: 
   const step = Math.max(1, Math.floor(n / 1500));
   const lines = series.map((s) => {
     const pts: string[] = [];
-    for (let i = 0; i < s.values.length; i += step) if (Number.isFinite(s.values[i])) pts.push(`${x(i).toFixed(1)},${y(s.values[i]).toFixed(1)}`);
+    for (let i = 0; i < s.values.length; i += step)
+      if (Number.isFinite(s.values[i])) pts.push(`${x(i).toFixed(1)},${y(s.values[i]).toFixed(1)}`);
     return `<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${pts.join(" ")}"/>`;
   });
   const ticks: string[] = [];
   for (let k = 0; k <= 4; k++) {
     const v = lo + ((hi - lo) * k) / 4;
-    ticks.push(`<line x1="${pad.l}" x2="${pad.l + w}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${pad.l - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${v.toFixed(0)}</text>`);
+    ticks.push(
+      `<line x1="${pad.l}" x2="${pad.l + w}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${pad.l - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${v.toFixed(0)}</text>`,
+    );
   }
   for (let k = 0; k <= 4 && n > 0; k++) {
     const i = Math.round(((n - 1) * k) / 4);
-    ticks.push(`<text x="${x(i)}" y="${pad.t + h + 18}" text-anchor="middle" font-size="11">${new Date(times[i]).toISOString().slice(0, 10)}</text>`);
+    ticks.push(
+      `<text x="${x(i)}" y="${pad.t + h + 18}" text-anchor="middle" font-size="11">${new Date(times[i]).toISOString().slice(0, 10)}</text>`,
+    );
   }
-  const legend = series.map((s, k) => `<rect x="${pad.l + 10 + k * 170}" y="${height - 18}" width="12" height="3" fill="${s.color}"/><text x="${pad.l + 28 + k * 170}" y="${height - 13}" font-size="12">${esc(s.name)}</text>`);
+  const legend = series.map(
+    (s, k) =>
+      `<rect x="${pad.l + 10 + k * 170}" y="${height - 18}" width="12" height="3" fill="${s.color}"/><text x="${pad.l + 28 + k * 170}" y="${height - 13}" font-size="12">${esc(s.name)}</text>`,
+  );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
 <text x="${pad.l}" y="24" font-size="15">${esc(title)}</text>

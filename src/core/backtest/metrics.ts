@@ -48,7 +48,10 @@ export function sharpeSortino(values: ArrayLike<number>, perYear: number): { sha
   const std = Math.sqrt(ss / (n - 1));
   const dd = Math.sqrt(down / n);
   const k = Math.sqrt(perYear);
-  return { sharpe: std > 0 ? (mean / std) * k : 0, sortino: dd > 0 ? (mean / dd) * k : mean > 0 ? Number.POSITIVE_INFINITY : 0 };
+  return {
+    sharpe: std > 0 ? (mean / std) * k : 0,
+    sortino: dd > 0 ? (mean / dd) * k : mean > 0 ? Number.POSITIVE_INFINITY : 0,
+  };
 }
 
 /** Largest peak-to-trough fall, as a fraction of the peak. */

@@ -13,10 +13,10 @@ import { alignFromStore } from "../market/align.js";
 import { BarStore } from "../market/barstore.js";
 import { computeFeatures, type FeatureMatrix, requiredHistoryBars } from "../market/features.js";
 import { StateDb } from "../state/db.js";
+import { riskParams } from "../trader/params.js";
 import { TraderSession } from "../trader/session.js";
 import { equityChartSvg } from "./chart.js";
 import { computeMetrics, type Metrics } from "./metrics.js";
-import { riskParams } from "../trader/params.js";
 
 /** Inputs of a backtest. */
 export interface BacktestOptions {
@@ -29,8 +29,9 @@ export interface BacktestOptions {
   toMs: number;
   /** Session id (default "backtest"). */
   id?: string;
-  /** Called every `progressEvery` bars with (done, total). */
+  /** Called every `progressEvery` bars (default 500) with (done, total). */
   onProgress?: (done: number, total: number) => void;
+  progressEvery?: number;
 }
 
 /** Result of a backtest. */
@@ -49,7 +50,13 @@ export interface BacktestResult {
 }
 
 /** Load aligned bars and features for [fromMs − warm-up, toMs]. */
-export function loadFeatures(config: CappConfig, barsDb: string, fromMs: number, toMs: number, lookback: number): FeatureMatrix {
+export function loadFeatures(
+  config: CappConfig,
+  barsDb: string,
+  fromMs: number,
+  toMs: number,
+  lookback: number,
+): FeatureMatrix {
   const store = BarStore.open(barsDb);
   try {
     const tfMs = store ? (config.trading.timeframe === "1h" ? 3_600_000 : 0) : 0;
@@ -131,7 +138,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
       if (r.answered < Math.min(c.ensemble.minMembers, o.runner.members.length)) noTrade++;
       times.push(fm.times[t]);
       equity.push(r.equity);
-      if (o.onProgress && (t - first) % 500 === 0) o.onProgress(t - first, total);
+      if (o.onProgress && (t - first) % (o.progressEvery ?? 500) === 0) o.onProgress(t - first, total);
     }
     const eq = session.store.equity(session.o.id);
     for (const e of eq) {
@@ -139,9 +146,27 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
       ewHodl.push(e.benchmark?.ew_hodl ?? Number.NaN);
     }
     const fills = session.store.fills(session.o.id);
-    const metrics = computeMetrics(equity, btcHodl, ewHodl, fm.tfMs, fills.length, fills.reduce((s, f) => s + f.fee, 0));
+    const metrics = computeMetrics(
+      equity,
+      btcHodl,
+      ewHodl,
+      fm.tfMs,
+      fills.length,
+      fills.reduce((s, f) => s + f.fee, 0),
+    );
     o.onProgress?.(total, total);
-    return { metrics, fromMs: o.fromMs, toMs: o.toMs, ensembleVersion: o.runner.version, members: o.runner.members.length, times, equity, btcHodl, ewHodl, noTradeBars: noTrade };
+    return {
+      metrics,
+      fromMs: o.fromMs,
+      toMs: o.toMs,
+      ensembleVersion: o.runner.version,
+      members: o.runner.members.length,
+      times,
+      equity,
+      btcHodl,
+      ewHodl,
+      noTradeBars: noTrade,
+    };
   } finally {
     db.close();
   }
@@ -149,7 +174,10 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
 
 /** Write the equity curve CSV and the SVG chart of a result. */
 export function writeBacktestOutputs(r: BacktestResult, csvPath: string, svgPath: string, title: string): void {
-  const rows = r.times.map((t, i) => `${new Date(t).toISOString()},${r.equity[i].toFixed(4)},${r.btcHodl[i].toFixed(4)},${r.ewHodl[i].toFixed(4)}`);
+  const rows = r.times.map(
+    (t, i) =>
+      `${new Date(t).toISOString()},${r.equity[i].toFixed(4)},${r.btcHodl[i].toFixed(4)},${r.ewHodl[i].toFixed(4)}`,
+  );
   writeFileSync(csvPath, `timestamp,equity,btc_hodl,ew_hodl\n${rows.join("\n")}\n`);
   writeFileSync(
     svgPath,

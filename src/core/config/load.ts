@@ -5,8 +5,8 @@
  * the problem and the fix (exit code 2).
  */
 import { existsSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
 import { createRequire } from "node:module";
+import { isAbsolute, join, resolve } from "node:path";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { readEnvFile } from "./envfile.js";
@@ -104,17 +104,36 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
 
   // 1. capp.config.* (lowest explicit source)
   let configFile: string | undefined;
-  const searchPlaces = ["capp.config.json", "capp.config.yaml", "capp.config.yml", ".capprc", ".capprc.json", ".capprc.yaml"];
+  const searchPlaces = [
+    "capp.config.json",
+    "capp.config.yaml",
+    "capp.config.yml",
+    ".capprc",
+    ".capprc.json",
+    ".capprc.yaml",
+  ];
   const anyConfig = opts.configFile !== undefined || searchPlaces.some((f) => existsSync(join(workspace, f)));
   try {
     // cosmiconfig (and its YAML parser) is loaded only when there is a file for it to read
-    const explorer = anyConfig && (require("cosmiconfig") as typeof import("cosmiconfig")).cosmiconfigSync("capp", { searchStrategy: "none", searchPlaces });
-    const found = !explorer ? null : opts.configFile ? explorer.load(resolve(opts.configFile)) : explorer.search(workspace);
+    const explorer =
+      anyConfig &&
+      (require("cosmiconfig") as typeof import("cosmiconfig")).cosmiconfigSync("capp", {
+        searchStrategy: "none",
+        searchPlaces,
+      });
+    const found = !explorer
+      ? null
+      : opts.configFile
+        ? explorer.load(resolve(opts.configFile))
+        : explorer.search(workspace);
     if (found && !found.isEmpty) {
       configFile = found.filepath;
       const cfg = found.config as Record<string, unknown>;
       if (typeof cfg !== "object" || cfg === null || Array.isArray(cfg))
-        throw new ConfigError(`${found.filepath}: the top level must be an object`, "see config/capp.config.example.json");
+        throw new ConfigError(
+          `${found.filepath}: the top level must be an object`,
+          "see config/capp.config.example.json",
+        );
       const leaves: string[] = [];
       flatten(cfg, "", leaves);
       for (const [k, v] of Object.entries(cfg)) if (!k.startsWith("$") && k !== "//") raw[k] = v;

@@ -26,13 +26,13 @@ export const EnsembleSchema = z.object({
   weighting: z.enum(["mean", "value"]).default("mean"),
   /** A bar trades only if at least this many members answered. */
   minMembers: posInt.default(1),
+  /** One merged ONNX graph for all members (faster, see bench/trader.mjs) or one session per member. */
+  inference: z.enum(["merged", "members"]).default("merged"),
 });
 
 export const ModelsSchema = z.object({
   /** Where trial weights are looked for, in order ({n} = trial number, {tf} = timeframe); a stored_agent/ subfolder is preferred inside each. */
-  templates: z
-    .array(z.string())
-    .default(["train_results/trial_{n}_{tf}", "train_results/cwd_tests/trial_{n}_{tf}"]),
+  templates: z.array(z.string()).default(["train_results/trial_{n}_{tf}", "train_results/cwd_tests/trial_{n}_{tf}"]),
 });
 
 export const DeploySchema = z.object({
@@ -60,10 +60,41 @@ export const SchedulerSchema = z.object({
   fullTrials: posInt.default(900),
   autoDeploy: z.boolean().default(true),
   notify: z.boolean().default(true),
+  /** A running phase whose log has not grown for this many minutes is treated as hung: stopped and retried (F-17). */
+  leaseStaleMin: posInt.default(60),
+  /** Failed/crashed attempts of one scheduled run before it is abandoned until the next slot. */
+  maxAttempts: posInt.default(3),
+  /** `--workers` passed to `capp train`. */
+  workers: posInt.default(1),
+  /** Phase 2 keeps ±this fraction of each numeric range around the phase-1 winner (0.25 = ±25 %). */
+  narrowFraction: z.number().gt(0).max(1).default(0.25),
+  /**
+   * The training command each phase runs (argv; placeholders {node} {capp} {workspace} {study}
+   * {trials} {workers}); phase 2 appends `spaceArgs` ({space} = the narrowed space JSON file).
+   */
+  command: z
+    .array(z.string())
+    .min(1)
+    .default([
+      "{node}",
+      "{capp}",
+      "-w",
+      "{workspace}",
+      "train",
+      "--study",
+      "{study}",
+      "--n-trials",
+      "{trials}",
+      "--workers",
+      "{workers}",
+    ]),
+  spaceArgs: z.array(z.string()).default(["--space", "{space}"]),
 });
 
 export const TradingSchema = z.object({
-  tickers: z.array(z.string().regex(/^[A-Z0-9]+\/[A-Z]+$/, "expected symbols like BTC/USD")).default([...DEFAULT_TICKERS]),
+  tickers: z
+    .array(z.string().regex(/^[A-Z0-9]+\/[A-Z]+$/, "expected symbols like BTC/USD"))
+    .default([...DEFAULT_TICKERS]),
   timeframe: z.enum(["1m", "5m", "15m", "1h", "4h", "1d"]).default("1h"),
   historyHours: posInt.default(120),
   /** Paper capital, USD (seed: 500 at HEAD). */
@@ -128,7 +159,10 @@ export const WatchdogSchema = z.object({
   /** Name of the supervised paper-trader process (heartbeat, reload signal). */
   traderProcess: z.string().default("paper_trading"),
   /** Trader session id whose equity/heartbeat are watched (`capp trader run --broker local` uses paper_local). */
-  traderSession: z.string().regex(/^[A-Za-z0-9_-]+$/).default("paper_local"),
+  traderSession: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default("paper_local"),
   /** Seconds between online backups of the Optuna DB. */
   backupIntervalSec: posInt.default(3600),
   /** Verified backups kept in databases/backups/. */
@@ -143,7 +177,10 @@ export const WatchdogSchema = z.object({
 export const MonitorSchema = z.object({
   intervalSec: posInt.default(300),
   /** Trader session whose fills/equity are reported. */
-  session: z.string().regex(/^[A-Za-z0-9_-]+$/).default("paper_local"),
+  session: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default("paper_local"),
   /** Snapshots kept in monitor_state.json performance_history (seed: 100). */
   historyKeep: posInt.default(100),
 });
@@ -172,6 +209,65 @@ export const SecretsSchema = z.object({
   alpacaPaper: z.boolean().default(true),
 });
 
+/** One search-space dimension (Optuna's Float/Int/CategoricalDistribution, `suggest_*` defaults). */
+export const DistributionSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("float"),
+    low: z.number(),
+    high: z.number(),
+    step: z.number().positive().nullable().default(null),
+    log: z.boolean().default(false),
+  }),
+  z.object({
+    kind: z.literal("int"),
+    low: z.number().int(),
+    high: z.number().int(),
+    step: z.number().int().positive().default(1),
+    log: z.boolean().default(false),
+  }),
+  z.object({
+    kind: z.literal("categorical"),
+    choices: z.array(z.union([z.null(), z.boolean(), z.number(), z.string()])).min(1),
+  }),
+]);
+
+/**
+ * `capp train` (src/core/train/README.md). The default search space is `DEFAULT_SEARCH_SPACE` in
+ * src/core/train/space.ts (the original's exploration ranges, sized for CPUs); `searchSpace`
+ * entries replace or add dimensions by param name. Deviation from the seed: `norm_action` is searched
+ * in [0.5, 4] instead of 1000–25000, because with the seed's range an action of 1.0 is worth
+ * capital/norm_action ≈ 0.02–0.5 USD, below every exchange minimum order, so agents never trade.
+ */
+export const TrainingSchema = z.object({
+  /** Trials one `capp train` run starts (over all workers). */
+  nTrials: posInt.default(10),
+  /** Parallel worker processes on one study. */
+  workers: posInt.default(1),
+  /** Stop starting trials after this many seconds (0 = no limit); a running trial finishes. */
+  timeoutSec: z.number().min(0).default(0),
+  sampler: z.enum(["random", "tpe"]).default("tpe"),
+  /** Base seed of the sampler and of every trial's PPO run (trial seed = mix(seed, trial number)). */
+  seed: z.number().int().min(0).default(42),
+  /** Walk-forward folds over the training bars (test blocks). */
+  folds: posInt.default(3),
+  /** Bars dropped between a fold's train part and its test part (purge/embargo, original: 50). */
+  embargoBars: z.number().int().min(0).default(50),
+  /** Days of bars (before the held-out days) used for training; 0 = every stored bar. */
+  windowDays: z.number().min(0).default(180),
+  /** Bars per training episode (an episode is a random window of the fold's train part). */
+  episodeBars: posInt.default(720),
+  /** Passes over each rollout per PPO update (ElegantRL repeat_times). */
+  ppoEpochs: posInt.default(2),
+  /** Seconds between trial heartbeats (F-17). */
+  heartbeatSec: z.number().positive().default(10),
+  /** A RUNNING trial whose heartbeat is older than this many seconds is failed at start (F-17). */
+  staleSec: z.number().positive().default(120),
+  /** Package folder per COMPLETE trial, relative to the workspace ({n} = trial number, {tf} = timeframe). */
+  packageDir: z.string().min(1).default("train_results/trial_{n}_{tf}"),
+  /** Search-space dimensions replacing/adding to the default space, by Optuna param name. */
+  searchSpace: z.record(z.string(), DistributionSchema).default({}),
+});
+
 /** A supervised process (validated in detail by the supervisor). */
 export const ProcessSchema = z
   .object({
@@ -196,8 +292,7 @@ export const ConfigSchema = z.object({
   data: DataSchema.default({}),
   secrets: SecretsSchema.default({}),
   processes: z.array(ProcessSchema).optional(),
-  /** Training settings (search space, windows): validated by `capp train`. */
-  training: z.record(z.string(), z.unknown()).default({}),
+  training: TrainingSchema.default({}),
 });
 
 /** The whole validated configuration. */

@@ -39,8 +39,19 @@ export function singleModelManifest(root: string, dir: string, nowMs = Date.now(
  * Load the ensemble manifest (or `modelDir` as a single model) and every member's ONNX session.
  * @throws DataError when there is no manifest or a member fails to load.
  */
-export async function loadRunner(paths: WorkspacePaths, c: CappConfig, modelDir?: string, manifestPath = paths.manifest): Promise<EnsembleRunner> {
+export async function loadRunner(
+  paths: WorkspacePaths,
+  c: CappConfig,
+  modelDir?: string,
+  manifestPath = paths.manifest,
+): Promise<EnsembleRunner> {
   const manifest = modelDir ? singleModelManifest(paths.root, modelDir) : readManifest(manifestPath);
-  if (!manifest) throw new DataError(`no ensemble manifest at ${manifestPath}`, "run `capp ensemble sync --once` first (or pass --model DIR)");
-  return EnsembleRunner.load(manifest, paths.root, c.ensemble.weighting);
+  if (!manifest)
+    throw new DataError(
+      `no ensemble manifest at ${manifestPath}`,
+      "run `capp ensemble sync --once` first (or pass --model DIR)",
+    );
+  const runner = await EnsembleRunner.load(manifest, paths.root, c.ensemble.weighting);
+  if (c.ensemble.inference === "merged") await runner.useMerged(); // falls back to per-member sessions itself
+  return runner;
 }

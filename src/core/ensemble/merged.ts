@@ -31,7 +31,8 @@ interface Model {
   graph?: Graph;
 }
 
-const num = (v: number | { toNumber(): number } | undefined) => (typeof v === "object" && v !== null ? v.toNumber() : (v ?? 0));
+const num = (v: number | { toNumber(): number } | undefined) =>
+  typeof v === "object" && v !== null ? v.toNumber() : (v ?? 0);
 
 /**
  * Merge single-input, single-output actor graphs into one model with inputs `state_<k>` and outputs `action_<k>`.
@@ -48,18 +49,29 @@ export function mergeActorGraphs(models: Uint8Array[]): Uint8Array {
     const inits = new Set((g?.initializer ?? []).map((t) => t.name));
     const inputs = (g?.input ?? []).filter((v) => !inits.has(v.name));
     if (!g || inputs.length !== 1 || (g.output ?? []).length !== 1)
-      throw new DataError(`member ${k}: not a single-input, single-output actor graph`, "use per-member sessions for this ensemble");
+      throw new DataError(
+        `member ${k}: not a single-input, single-output actor graph`,
+        "use per-member sessions for this ensemble",
+      );
     irVersion = Math.max(irVersion, num(m.ir_version));
     for (const o of m.opset_import ?? []) {
       const d = o.domain ?? "";
       const v = num(o.version);
-      if (opsets.has(d) && opsets.get(d) !== v) throw new DataError(`members use opset ${opsets.get(d)} and ${v} for domain "${d}"`, "use per-member sessions");
+      if (opsets.has(d) && opsets.get(d) !== v)
+        throw new DataError(`members use opset ${opsets.get(d)} and ${v} for domain "${d}"`, "use per-member sessions");
       opsets.set(d, v);
     }
     const inName = inputs[0].name;
     const outName = g.output![0].name;
-    const rename = (n: string) => (n === "" ? "" : n === inName ? `state_${k}` : n === outName ? `action_${k}` : `m${k}/${n}`);
-    for (const n of g.node ?? []) merged.node!.push({ ...n, name: `m${k}/${n.name ?? ""}`, input: (n.input ?? []).map(rename), output: (n.output ?? []).map(rename) });
+    const rename = (n: string) =>
+      n === "" ? "" : n === inName ? `state_${k}` : n === outName ? `action_${k}` : `m${k}/${n}`;
+    for (const n of g.node ?? [])
+      merged.node!.push({
+        ...n,
+        name: `m${k}/${n.name ?? ""}`,
+        input: (n.input ?? []).map(rename),
+        output: (n.output ?? []).map(rename),
+      });
     for (const t of g.initializer ?? []) merged.initializer!.push({ ...t, name: rename(t.name) });
     merged.input!.push({ ...inputs[0], name: `state_${k}` });
     merged.output!.push({ ...g.output![0], name: `action_${k}` });
@@ -86,10 +98,17 @@ export class MergedSession {
   static async create(models: Uint8Array[], widths: number[]): Promise<MergedSession> {
     let session: ort.InferenceSession;
     try {
-      const opts: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 };
+      const opts: ort.InferenceSession.SessionOptions = {
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        logSeverityLevel: 3,
+      };
       session = await ort.InferenceSession.create(mergeActorGraphs(models), opts);
     } catch (err) {
-      throw new DataError(`merged ensemble graph failed to load: ${errorMessage(err)}`, "per-member sessions are used instead");
+      throw new DataError(
+        `merged ensemble graph failed to load: ${errorMessage(err)}`,
+        "per-member sessions are used instead",
+      );
     }
     const tensors = widths.map((w) => new ort.Tensor("float32", new Float32Array(w), [1, w]));
     return new MergedSession(session, tensors, widths);

@@ -92,7 +92,10 @@ export class EnsembleRunner {
    */
   static async load(manifest: Manifest, root: string, weighting: Weighting = "mean"): Promise<EnsembleRunner> {
     if (manifest.members.length === 0)
-      throw new DataError(`ensemble v${manifest.version} has no members`, "run `capp ensemble sync --once` after training completes trials");
+      throw new DataError(
+        `ensemble v${manifest.version} has no members`,
+        "run `capp ensemble sync --once` after training completes trials",
+      );
     const weights = memberWeights(
       manifest.members.map((m) => m.value),
       manifest.direction,
@@ -107,7 +110,9 @@ export class EnsembleRunner {
             `member trial ${m.trial_number}: ${pkg.onnxPath} sha256 differs from the manifest`,
             "run `capp ensemble sync --once` to rebuild the store",
           );
-        const session = await loadActorFromBytes(pkg.onnxBytes, pkg.onnxPath, { expectedInputWidth: pkg.meta.state_dim });
+        const session = await loadActorFromBytes(pkg.onnxBytes, pkg.onnxPath, {
+          expectedInputWidth: pkg.meta.state_dim,
+        });
         loaded.push({ member: m, meta: pkg.meta, session, weight: weights[k], bytes: pkg.onnxBytes });
       }
     } catch (err) {
@@ -132,7 +137,13 @@ export class EnsembleRunner {
           "add the ticker to PAPER_TRADING_TICKERS or drop the member",
         );
       const builder = new StateBuilder(l.meta, fm);
-      return { ...l, builder, state: new Float32Array(builder.dim), toSession, holdings: new Float64Array(l.meta.tickers.length) };
+      return {
+        ...l,
+        builder,
+        state: new Float32Array(builder.dim),
+        toSession,
+        holdings: new Float64Array(l.meta.tickers.length),
+      };
     });
   }
 
@@ -179,10 +190,16 @@ export class EnsembleRunner {
   }
 
   /**
-   * Run every member on bar `t` of the bound feature matrix.
+   * Run every member on bar `t` of the bound feature matrix: through the merged graph when enabled,
+   * else per-member sessions concurrently (or one by one with `sequential`, for the benchmark).
    * @param holdings per session ticker, base units. @param cash USD.
    */
-  async act(t: number, cash: number, holdings: ArrayLike<number>): Promise<EnsembleDecision> {
+  async act(
+    t: number,
+    cash: number,
+    holdings: ArrayLike<number>,
+    opts: { sequential?: boolean } = {},
+  ): Promise<EnsembleDecision> {
     const n = this.sessionTickers.length;
     type Result = { b: BoundMember; a?: Float32Array; error?: string };
     const finish = (b: BoundMember, out: Float32Array): Result => {
@@ -212,16 +229,19 @@ export class EnsembleRunner {
         results = undefined; // fall back to per-member sessions for this bar
       }
     }
-    results ??= await Promise.all(
-      this.bound.map(async (b, k): Promise<Result> => {
-        if (states[k] !== undefined) return { b, error: states[k] };
-        try {
-          return finish(b, await b.session.runOne(b.state));
-        } catch (err) {
-          return { b, error: errorMessage(err) };
-        }
-      }),
-    );
+    const one = async (b: BoundMember, k: number): Promise<Result> => {
+      if (states[k] !== undefined) return { b, error: states[k] };
+      try {
+        return finish(b, await b.session.runOne(b.state));
+      } catch (err) {
+        return { b, error: errorMessage(err) };
+      }
+    };
+    if (!results && opts.sequential) {
+      results = [];
+      for (const [k, b] of this.bound.entries()) results.push(await one(b, k));
+    }
+    results ??= await Promise.all(this.bound.map(one));
     const ok = results.filter((r): r is Result & { a: Float32Array } => r.a !== undefined);
     const wsum = ok.reduce((s, r) => s + r.b.weight, 0);
     const weights = ok.map((r) => r.b.weight / wsum);

@@ -15,8 +15,8 @@ import { DataError } from "../errors.js";
 import { discoverWeights } from "../models/discovery.js";
 import { readPackage, writePackage } from "../models/package.js";
 import { FEATURES, type ModelMeta, type TrialInfo } from "../models/types.js";
-import { openStudyStorage } from "../optuna/storage.js";
 import type { StudyStorage } from "../optuna/reader.js";
+import { openStudyStorage } from "../optuna/storage.js";
 import type { WorkspacePaths } from "../workspace/paths.js";
 import { folderFingerprint, VerdictCache } from "./cache.js";
 import { buildManifest, jsonValue, type Manifest, type Member, readManifest, writeManifest } from "./manifest.js";
@@ -66,7 +66,8 @@ export interface SyncResult {
   completeTrials: number;
 }
 
-const memberKey = (m: Pick<Member, "study_name" | "trial_id" | "sha256">) => `${m.study_name}|${m.trial_id}|${m.sha256}`;
+const memberKey = (m: Pick<Member, "study_name" | "trial_id" | "sha256">) =>
+  `${m.study_name}|${m.trial_id}|${m.sha256}`;
 
 /** Read the current manifest; a seed-format (or damaged) manifest counts as none and is set aside when we write. */
 function currentManifest(path: string): { manifest?: Manifest; foreign: boolean } {
@@ -103,7 +104,8 @@ async function syncWith(storage: StudyStorage, opts: SyncOptions): Promise<SyncR
   const counts = storage.stateCounts(study);
   const { manifest: current, foreign } = currentManifest(paths.manifest);
   const currentByTrial = new Map<string, Member>();
-  if (current && current.study_name === study) for (const m of current.members) currentByTrial.set(`${m.study_name}|${m.trial_id}`, m);
+  if (current && current.study_name === study)
+    for (const m of current.members) currentByTrial.set(`${m.study_name}|${m.trial_id}`, m);
   const cache = new VerdictCache(join(paths.ensembleDir, ".validation_cache.json"));
 
   const selected: { member?: Member; meta?: ModelMeta; dir: string; onnxPath: string; trial: TrialInfo }[] = [];
@@ -138,7 +140,12 @@ async function syncWith(storage: StudyStorage, opts: SyncOptions): Promise<SyncR
       const srcRel = rel(paths.root, cand.dir);
       const hit = cache.get(key, fp);
       if (prev && prev.source_dir === srcRel && hit?.ok && existsSync(join(paths.root, prev.package_path))) {
-        selected.push({ member: prev, dir: cand.dir, onnxPath: join(cand.dir, "actor.onnx"), trial: trialInfo(r, direction, study) });
+        selected.push({
+          member: prev,
+          dir: cand.dir,
+          onnxPath: join(cand.dir, "actor.onnx"),
+          trial: trialInfo(r, direction, study),
+        });
         taken = true;
         break;
       }
@@ -153,7 +160,9 @@ async function syncWith(storage: StudyStorage, opts: SyncOptions): Promise<SyncR
           workspaceRoot: paths.root,
           nowMs: opts.nowMs,
         });
-        verdict = v.ok ? { fingerprint: fp, ok: true, meta: v.meta } : { fingerprint: fp, ok: false, code: v.code, reason: v.reason };
+        verdict = v.ok
+          ? { fingerprint: fp, ok: true, meta: v.meta }
+          : { fingerprint: fp, ok: false, code: v.code, reason: v.reason };
         cache.set(key, verdict);
       }
       if (verdict.ok && verdict.meta) {
@@ -278,4 +287,3 @@ function storePackage(dir: string, meta: ModelMeta, onnxPath: string): void {
   const bytes = readFileSync(onnxPath);
   writePackage(dir, meta, bytes);
 }
-

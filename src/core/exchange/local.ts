@@ -142,7 +142,48 @@ const stateSchema = z.object({
 export type LocalExchangeState = z.infer<typeof stateSchema>;
 
 /** Tolerance for float comparisons of quantities (base units) and cash (USD). */
-const EPS = 1e-9;
+export const FILL_EPS = 1e-9;
+const EPS = FILL_EPS;
+
+/**
+ * Fill price after slippage: buys at `price·(1 + bps/10⁴)`, sells at `price·(1 − bps/10⁴)` (USD).
+ * The one implementation the exchange and the training environment share (F-20).
+ */
+export function slippedPrice(side: "buy" | "sell", price: number, slippageBps: number): number {
+  const s = slippageBps / 10_000;
+  return side === "buy" ? price * (1 + s) : price * (1 - s);
+}
+
+/** Money of one fill (USD): price after slippage, notional = qty·price, fee = notional·feeRate. */
+export interface FillAmounts {
+  /** Fill price after slippage, USD. */
+  price: number;
+  /** qty · price, USD. */
+  notional: number;
+  /** notional · feeRate, USD (charged in cash on both sides). */
+  fee: number;
+  /** Change of cash: buy −(notional + fee), sell +(notional − fee), USD. */
+  cashDelta: number;
+}
+
+/**
+ * What a market fill of `qty` base units at reference price `refPrice` (the bar's open in
+ * "next_open" mode) costs or yields, with slippage in basis points and the fee fraction per side
+ * (module doc: buy cash −= qty·fill·(1 + fee); sell cash += qty·fill·(1 − fee)). Used by
+ * `LocalExchange` and by the training environment (src/core/train/env.ts), so both fill alike.
+ */
+export function fillAmounts(
+  side: "buy" | "sell",
+  qty: number,
+  refPrice: number,
+  slippageBps: number,
+  feeRate: number,
+): FillAmounts {
+  const price = slippedPrice(side, refPrice, slippageBps);
+  const notional = qty * price;
+  const fee = notional * feeRate;
+  return { price, notional, fee, cashDelta: side === "buy" ? -(notional + fee) : notional - fee };
+}
 const OPEN_STATUSES = new Set(["new", "accepted", "partially_filled"]);
 
 /** Default fee: 0.25 % a side (Alpaca tier-1 taker, peers-and-formats.md §4.3). */
@@ -397,8 +438,7 @@ export class LocalExchange {
 
   /** Fill price after slippage for `side` at reference `price` (USD). */
   private slipped(side: "buy" | "sell", price: number): number {
-    const s = this.slippageBps / 10_000;
-    return side === "buy" ? price * (1 + s) : price * (1 - s);
+    return slippedPrice(side, price, this.slippageBps);
   }
 
   /** A refusal known at submit time, or undefined. */
@@ -448,9 +488,7 @@ export class LocalExchange {
 
   /** Fill `o` (mutates it) at reference price `price`, or reject it if cash/holdings fell short. */
   private fill(o: ExchangeOrder, price: number, at: number): void {
-    const fp = this.slipped(o.side, price);
-    const notional = o.qty * fp;
-    const fee = notional * this.feeRate;
+    const { price: fp, notional, fee } = fillAmounts(o.side, o.qty, price, this.slippageBps, this.feeRate);
     const pos = this.positions.get(o.symbol);
     if (o.side === "buy") {
       if (notional + fee > this.cash + EPS) {

@@ -55,7 +55,8 @@ export function resolveCommand(command: string, cwd: string, envPath = process.e
 /** Run every check. Never throws: a check that cannot run is a failed check with its reason. */
 export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
   const checks: Check[] = [];
-  const add = (name: string, ok: boolean, detail: string, fix = "") => checks.push({ name, ok, detail, fix: ok ? "" : fix });
+  const add = (name: string, ok: boolean, detail: string, fix = "") =>
+    checks.push({ name, ok, detail, fix: ok ? "" : fix });
   const { loaded, paths } = o;
   const c = loaded.config;
 
@@ -76,10 +77,24 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
       bad.push(d);
     }
   }
-  add("directories", bad.length === 0, bad.length ? `missing or not writable: ${bad.join(", ")}` : "all present and writable", `run \`capp init ${paths.root}\``);
+  add(
+    "directories",
+    bad.length === 0,
+    bad.length ? `missing or not writable: ${bad.join(", ")}` : "all present and writable",
+    `run \`capp init ${paths.root}\``,
+  );
   // env vars (names only, never values)
-  const missing = [!c.study.active && "ACTIVE_STUDY_NAME", o.needAlpaca && !c.secrets.alpacaKey && "ALPACA_API_KEY", o.needAlpaca && !c.secrets.alpacaSecret && "ALPACA_API_SECRET"].filter(Boolean) as string[];
-  add("environment", missing.length === 0, missing.length ? `not set: ${missing.join(", ")}` : "required variables set", "set them in .env.training / .env");
+  const missing = [
+    !c.study.active && "ACTIVE_STUDY_NAME",
+    o.needAlpaca && !c.secrets.alpacaKey && "ALPACA_API_KEY",
+    o.needAlpaca && !c.secrets.alpacaSecret && "ALPACA_API_SECRET",
+  ].filter(Boolean) as string[];
+  add(
+    "environment",
+    missing.length === 0,
+    missing.length ? `not set: ${missing.join(", ")}` : "required variables set",
+    "set them in .env.training / .env",
+  );
   // dependencies
   try {
     const ort = await import("onnxruntime-node");
@@ -97,11 +112,21 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
     const st = openStudyStorage(paths.optunaDb);
     try {
       const q = st.quickCheck();
-      add("optuna db", q.ok, q.ok ? `${paths.optunaDb} (${st.schema.revision}) quick_check ok` : q.problems.join("; "), "restore the DB from databases/backups/");
+      add(
+        "optuna db",
+        q.ok,
+        q.ok ? `${paths.optunaDb} (${st.schema.revision}) quick_check ok` : q.problems.join("; "),
+        "restore the DB from databases/backups/",
+      );
       if (study) {
         try {
           completes = st.stateCounts(study).COMPLETE;
-          add("active study", completes >= 1, `${study}: ${completes} COMPLETE trials`, "wait for training to complete a trial, or pick another study");
+          add(
+            "active study",
+            completes >= 1,
+            `${study}: ${completes} COMPLETE trials`,
+            "wait for training to complete a trial, or pick another study",
+          );
         } catch (err) {
           add("active study", false, errorMessage(err), "set ACTIVE_STUDY_NAME to an existing study");
         }
@@ -110,7 +135,12 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
       st.close();
     }
   } catch (err) {
-    add("optuna db", false, errorMessage(err), `check ${paths.optunaDb} (OPTUNA_DB) or restore it from databases/backups/`);
+    add(
+      "optuna db",
+      false,
+      errorMessage(err),
+      `check ${paths.optunaDb} (OPTUNA_DB) or restore it from databases/backups/`,
+    );
   }
   // manifest + member files
   let members = 0;
@@ -135,7 +165,8 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
         const first = m.members[0];
         try {
           const s = await loadActor(join(paths.root, first.package_path, "actor.onnx"));
-          if (s.inputWidth !== first.state_dim) problems.push(`trial ${first.trial_number}: input width ${s.inputWidth} ≠ state_dim ${first.state_dim}`);
+          if (s.inputWidth !== first.state_dim)
+            problems.push(`trial ${first.trial_number}: input width ${s.inputWidth} ≠ state_dim ${first.state_dim}`);
           await s.release();
         } catch (err) {
           problems.push(errorMessage(err));
@@ -176,13 +207,20 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
       // reported by the checks above
     }
   }
-  add("ensemble size", members >= Math.max(1, want), `${members} members, need ${Math.max(1, want)}${capNote}`, "run `capp ensemble sync --once`, or lower --min-models / ENSEMBLE_TOP_N");
+  add(
+    "ensemble size",
+    members >= Math.max(1, want),
+    `${members} members, need ${Math.max(1, want)}${capNote}`,
+    "run `capp ensemble sync --once`, or lower --min-models / ENSEMBLE_TOP_N",
+  );
   // commands (F-06)
   const unresolved = o.commands.filter((x) => !resolveCommand(x.command, paths.root));
   add(
     "commands",
     unresolved.length === 0,
-    unresolved.length ? `cannot run: ${unresolved.map((u) => `${u.name} (${u.command})`).join(", ")}` : `${o.commands.length} commands resolve`,
+    unresolved.length
+      ? `cannot run: ${unresolved.map((u) => `${u.name} (${u.command})`).join(", ")}`
+      : `${o.commands.length} commands resolve`,
     "install the missing programs or fix `processes[].command` in capp.config.json",
   );
   return checks;

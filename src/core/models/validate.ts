@@ -4,12 +4,13 @@
  * loads, has the input/output widths the trial's params imply, and gives finite actions in [−1, 1] on a
  * deterministic probe batch of states at realistic scale.
  */
-import { actorHiddenWidth } from "./onnxShape.js";
+
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DataError, errorMessage } from "../errors.js";
 import { type DiscoveryOptions, discoverWeights, type WeightsDiscovery } from "./discovery.js";
 import { type ActorSession, loadActorFromBytes } from "./onnx.js";
+import { actorHiddenWidth } from "./onnxShape.js";
 import { ACTOR_FILE, buildLegacyMeta, META_FILE, parseModelMeta, sha256Bytes, writePackage } from "./package.js";
 import { FEATURES, type ModelMeta, type RejectCode, type TrialInfo } from "./types.js";
 

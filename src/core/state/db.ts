@@ -83,15 +83,24 @@ export class StateDb {
   private migrate(): void {
     const version = this.db.pragma("user_version", { simple: true }) as number;
     for (let v = version; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]);
-        this.db.pragma(`user_version = ${v + 1}`);
-      }).immediate();
+      this.db
+        .transaction(() => {
+          this.db.exec(MIGRATIONS[v]);
+          this.db.pragma(`user_version = ${v + 1}`);
+        })
+        .immediate();
     }
   }
 
   /** Record an event. @returns its id. */
-  addEvent(e: { ts: number; severity: Severity; process: string; kind: string; message: string; data?: unknown }): number {
+  addEvent(e: {
+    ts: number;
+    severity: Severity;
+    process: string;
+    kind: string;
+    message: string;
+    data?: unknown;
+  }): number {
     const r = this.db
       .prepare("INSERT INTO events (ts, severity, process, kind, message, data) VALUES (?, ?, ?, ?, ?, ?)")
       .run(e.ts, e.severity, e.process, e.kind, e.message, e.data === undefined ? null : JSON.stringify(e.data));

@@ -51,7 +51,10 @@ export class TradingStore {
   constructor(readonly state: StateDb) {}
 
   /** Record a planned order (no-op when the client order id exists: ids are deterministic). */
-  planOrder(o: Pick<OrderRow, "client_order_id" | "session" | "bar_time" | "symbol" | "side" | "qty" | "reason">, ts: number): boolean {
+  planOrder(
+    o: Pick<OrderRow, "client_order_id" | "session" | "bar_time" | "symbol" | "side" | "qty" | "reason">,
+    ts: number,
+  ): boolean {
     const r = this.state.db
       .prepare(
         `INSERT OR IGNORE INTO orders (client_order_id, session, bar_time, symbol, side, qty, status, reason, submitted, updated)
@@ -62,13 +65,33 @@ export class TradingStore {
   }
 
   /** Update an order from the broker's view. */
-  updateOrder(id: string, u: { status: string; broker_order_id?: string; filled_qty?: number; filled_price?: number | null; fee?: number | null; reason?: string }, ts: number): void {
+  updateOrder(
+    id: string,
+    u: {
+      status: string;
+      broker_order_id?: string;
+      filled_qty?: number;
+      filled_price?: number | null;
+      fee?: number | null;
+      reason?: string;
+    },
+    ts: number,
+  ): void {
     this.state.db
       .prepare(
         `UPDATE orders SET status = ?, broker_order_id = COALESCE(?, broker_order_id), filled_qty = COALESCE(?, filled_qty),
          filled_price = COALESCE(?, filled_price), fee = COALESCE(?, fee), reason = COALESCE(?, reason), updated = ? WHERE client_order_id = ?`,
       )
-      .run(u.status, u.broker_order_id ?? null, u.filled_qty ?? null, u.filled_price ?? null, u.fee ?? null, u.reason ?? null, ts, id);
+      .run(
+        u.status,
+        u.broker_order_id ?? null,
+        u.filled_qty ?? null,
+        u.filled_price ?? null,
+        u.fee ?? null,
+        u.reason ?? null,
+        ts,
+        id,
+      );
   }
 
   getOrder(id: string): OrderRow | undefined {
@@ -95,9 +118,13 @@ export class TradingStore {
   }
 
   fills(session?: string, sinceMs = 0): FillRow[] {
-    return (session
-      ? this.state.db.prepare("SELECT * FROM fills WHERE session = ? AND ts >= ? ORDER BY ts, id").all(session, sinceMs)
-      : this.state.db.prepare("SELECT * FROM fills WHERE ts >= ? ORDER BY ts, id").all(sinceMs)) as FillRow[];
+    return (
+      session
+        ? this.state.db
+            .prepare("SELECT * FROM fills WHERE session = ? AND ts >= ? ORDER BY ts, id")
+            .all(session, sinceMs)
+        : this.state.db.prepare("SELECT * FROM fills WHERE ts >= ? ORDER BY ts, id").all(sinceMs)
+    ) as FillRow[];
   }
 
   /** Record the equity snapshot of a bar (replaces one for the same bar). */
@@ -106,7 +133,15 @@ export class TradingStore {
       .prepare(
         "INSERT OR REPLACE INTO equity (session, bar_time, ts, cash, equity, positions, benchmark) VALUES (?, ?, ?, ?, ?, ?, ?)",
       )
-      .run(e.session, e.bar_time, e.ts, e.cash, e.equity, JSON.stringify(e.positions), e.benchmark ? JSON.stringify(e.benchmark) : null);
+      .run(
+        e.session,
+        e.bar_time,
+        e.ts,
+        e.cash,
+        e.equity,
+        JSON.stringify(e.positions),
+        e.benchmark ? JSON.stringify(e.benchmark) : null,
+      );
   }
 
   /** True when the session already processed this bar (restart idempotence). */
@@ -115,19 +150,29 @@ export class TradingStore {
   }
 
   equity(session?: string, sinceMs = 0): EquityRow[] {
-    const rows = (session
-      ? this.state.db.prepare("SELECT * FROM equity WHERE session = ? AND bar_time >= ? ORDER BY bar_time").all(session, sinceMs)
-      : this.state.db.prepare("SELECT * FROM equity WHERE bar_time >= ? ORDER BY bar_time").all(sinceMs)) as (Omit<EquityRow, "positions" | "benchmark"> & {
+    const rows = (
+      session
+        ? this.state.db
+            .prepare("SELECT * FROM equity WHERE session = ? AND bar_time >= ? ORDER BY bar_time")
+            .all(session, sinceMs)
+        : this.state.db.prepare("SELECT * FROM equity WHERE bar_time >= ? ORDER BY bar_time").all(sinceMs)
+    ) as (Omit<EquityRow, "positions" | "benchmark"> & {
       positions: string;
       benchmark: string | null;
     })[];
-    return rows.map((r) => ({ ...r, positions: JSON.parse(r.positions), benchmark: r.benchmark ? JSON.parse(r.benchmark) : undefined }));
+    return rows.map((r) => ({
+      ...r,
+      positions: JSON.parse(r.positions),
+      benchmark: r.benchmark ? JSON.parse(r.benchmark) : undefined,
+    }));
   }
 
   /** Sessions that recorded equity, newest last. */
   sessions(): string[] {
-    return (this.state.db.prepare("SELECT session FROM equity GROUP BY session ORDER BY MAX(ts)").all() as { session: string }[]).map(
-      (r) => r.session,
-    );
+    return (
+      this.state.db.prepare("SELECT session FROM equity GROUP BY session ORDER BY MAX(ts)").all() as {
+        session: string;
+      }[]
+    ).map((r) => r.session);
   }
 }

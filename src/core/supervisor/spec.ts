@@ -33,7 +33,7 @@ export const restartPolicySchema = z.object({
   windowSec: z.number().positive().default(3600),
   /** Gap after the first attempt before another, seconds (default 300); grows by `backoff.factor`. */
   cooldownSec: z.number().min(0).default(300),
-  backoff: backoffSchema.prefault({}),
+  backoff: backoffSchema.default({}),
   /** `always` restarts on any exit (default); `on-failure` leaves a child that exited with code 0. */
   mode: z.enum(["always", "on-failure"]).default("always"),
   /** Exit codes that mean "do not restart" (e.g. a config error that would only loop). */
@@ -75,7 +75,7 @@ export const processSpecSchema = z.object({
   heartbeatStartupSec: z.number().positive().default(900),
   /** Restart with reason "memory" when the process group's RSS exceeds this many MiB. */
   memoryLimitMb: z.number().positive().optional(),
-  restart: restartPolicySchema.prefault({}),
+  restart: restartPolicySchema.default({}),
 });
 
 /** A validated process spec (all defaults filled in). */

@@ -32,7 +32,9 @@ export function deploymentPath(paths: WorkspacePaths): string {
  * The manifest the trader should load now and a key that changes whenever it should reload.
  * @returns undefined when there is neither a deployment nor an ensemble manifest.
  */
-export function currentTradeTarget(paths: WorkspacePaths): { manifestPath: string; key: string; deployment?: DeploymentPointer } | undefined {
+export function currentTradeTarget(
+  paths: WorkspacePaths,
+): { manifestPath: string; key: string; deployment?: DeploymentPointer } | undefined {
   const d = readJsonFile<DeploymentPointer>(deploymentPath(paths));
   if (d) {
     const manifestPath = isAbsolute(d.manifest) ? d.manifest : join(paths.root, d.manifest);

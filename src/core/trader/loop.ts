@@ -6,7 +6,7 @@
  */
 import type { Clock } from "../clock.js";
 import type { CappConfig } from "../config/schema.js";
-import { loadRunner } from "../ensemble/load.js";
+import { readManifest } from "../ensemble/manifest.js";
 import { EnsembleRunner } from "../ensemble/runner.js";
 import { DataError, errorMessage } from "../errors.js";
 import type { LocalExchange } from "../exchange/local.js";
@@ -14,7 +14,6 @@ import { alignFromStore } from "../market/align.js";
 import { BarStore } from "../market/barstore.js";
 import { computeFeatures, requiredHistoryBars } from "../market/features.js";
 import { lastFinalOpenTime } from "../market/feed.js";
-import { readManifest } from "../ensemble/manifest.js";
 import type { WorkspacePaths } from "../workspace/paths.js";
 import { currentTradeTarget } from "./deployment.js";
 import type { BarReport, TraderSession } from "./session.js";
@@ -47,12 +46,24 @@ const graceMs = (c: CappConfig) => c.trading.graceSec * 1000;
  * Load the ensemble the deployment names, validated whole.
  * @throws DataError when there is nothing to trade or it fails to load.
  */
-export async function loadTarget(paths: WorkspacePaths, c: CappConfig): Promise<{ runner: EnsembleRunner; key: string }> {
+export async function loadTarget(
+  paths: WorkspacePaths,
+  c: CappConfig,
+): Promise<{ runner: EnsembleRunner; key: string }> {
   const target = currentTradeTarget(paths);
-  if (!target) throw new DataError(`nothing to trade: no ${paths.manifest} and no deployment`, "run `capp ensemble sync --once` and `capp deploy check`");
+  if (!target)
+    throw new DataError(
+      `nothing to trade: no ${paths.manifest} and no deployment`,
+      "run `capp ensemble sync --once` and `capp deploy check`",
+    );
   const manifest = readManifest(target.manifestPath);
-  if (!manifest) throw new DataError(`deployment names ${target.manifestPath}, which does not exist`, "run `capp deploy check` again, or `capp deploy rollback`");
+  if (!manifest)
+    throw new DataError(
+      `deployment names ${target.manifestPath}, which does not exist`,
+      "run `capp deploy check` again, or `capp deploy rollback`",
+    );
   const runner = await EnsembleRunner.load(manifest, paths.root, c.ensemble.weighting);
+  if (c.ensemble.inference === "merged") await runner.useMerged();
   return { runner, key: target.key };
 }
 
@@ -114,7 +125,14 @@ async function processNewBars(o: LoopOptions, runner: EnsembleRunner, tfMs: numb
   const store = BarStore.open(o.paths.barsDb);
   let fm: ReturnType<typeof computeFeatures>;
   try {
-    fm = computeFeatures(alignFromStore(store, c.trading.tickers, { timeframe: c.trading.timeframe, fromMs: from, toMs: upTo, maxFillBars: c.data.maxFillBars }));
+    fm = computeFeatures(
+      alignFromStore(store, c.trading.tickers, {
+        timeframe: c.trading.timeframe,
+        fromMs: from,
+        toMs: upTo,
+        maxFillBars: c.data.maxFillBars,
+      }),
+    );
   } finally {
     store.close();
   }

@@ -107,7 +107,8 @@ export function scaleActions(
 ): Float64Array {
   for (let i = 0; i < out.length; i++) {
     let delta = 0;
-    for (let m = 0; m < actions.length; m++) delta += (weights[m] * actions[m][i] * capital) / (price0[i] * normActions[m]);
+    for (let m = 0; m < actions.length; m++)
+      delta += (weights[m] * actions[m][i] * capital) / (price0[i] * normActions[m]);
     out[i] = holdings[i] + delta;
   }
   return out;
@@ -120,7 +121,11 @@ const HOUR = 3_600_000;
  * the cash left after sells, fees and the cash reserve). Mutates `state` (portfolio fields) and
  * returns the orders and events. Fills update the state through `applyFill`.
  */
-export function planOrders(p: RiskParams, state: RiskState, input: PlanInput): { orders: PlannedOrder[]; events: RiskEvent[] } {
+export function planOrders(
+  p: RiskParams,
+  state: RiskState,
+  input: PlanInput,
+): { orders: PlannedOrder[]; events: RiskEvent[] } {
   const { time, tickers, holdings, prices } = input;
   const n = tickers.length;
   const events: RiskEvent[] = [];
@@ -143,7 +148,10 @@ export function planOrders(p: RiskParams, state: RiskState, input: PlanInput): {
       state.highWaterMark = equity;
       state.initialValue = equity;
       state.profitTaken = false;
-      events.push({ kind: "cooldown_end", message: `cooldown over: high-water mark reset to ${equity.toFixed(2)} USD` });
+      events.push({
+        kind: "cooldown_end",
+        message: `cooldown over: high-water mark reset to ${equity.toFixed(2)} USD`,
+      });
     }
   }
   state.highWaterMark = Math.max(state.highWaterMark, equity);
@@ -171,7 +179,10 @@ export function planOrders(p: RiskParams, state: RiskState, input: PlanInput): {
         target[i] = holdings[i] * (1 - p.profitTakeAmountPct);
         reason[i] = "profit_take";
       }
-    events.push({ kind: "profit_take", message: `gain ≥ ${(p.profitTakeThresholdPct * 100).toFixed(1)} %: taking ${(p.profitTakeAmountPct * 100).toFixed(0)} % of each position` });
+    events.push({
+      kind: "profit_take",
+      message: `gain ≥ ${(p.profitTakeThresholdPct * 100).toFixed(1)} %: taking ${(p.profitTakeAmountPct * 100).toFixed(0)} % of each position`,
+    });
   }
 
   // position level
@@ -183,11 +194,23 @@ export function planOrders(p: RiskParams, state: RiskState, input: PlanInput): {
       if (pos.entryPrice > 0 && (pos.entryPrice - prices[i]) / pos.entryPrice >= p.stopLossPct) {
         target[i] = 0;
         reason[i] = "stop_loss";
-        events.push({ kind: "stop_loss", symbol: tickers[i], message: `${tickers[i]} ${(((pos.entryPrice - prices[i]) / pos.entryPrice) * 100).toFixed(2)} % below entry: flattening` });
-      } else if (p.trailingStopPct > 0 && pos.highWaterMark > 0 && (pos.highWaterMark - prices[i]) / pos.highWaterMark >= p.trailingStopPct) {
+        events.push({
+          kind: "stop_loss",
+          symbol: tickers[i],
+          message: `${tickers[i]} ${(((pos.entryPrice - prices[i]) / pos.entryPrice) * 100).toFixed(2)} % below entry: flattening`,
+        });
+      } else if (
+        p.trailingStopPct > 0 &&
+        pos.highWaterMark > 0 &&
+        (pos.highWaterMark - prices[i]) / pos.highWaterMark >= p.trailingStopPct
+      ) {
         target[i] = 0;
         reason[i] = "trailing_stop";
-        events.push({ kind: "trailing_stop", symbol: tickers[i], message: `${tickers[i]} fell ${(p.trailingStopPct * 100).toFixed(1)} % from its high: flattening` });
+        events.push({
+          kind: "trailing_stop",
+          symbol: tickers[i],
+          message: `${tickers[i]} fell ${(p.trailingStopPct * 100).toFixed(1)} % from its high: flattening`,
+        });
       }
     }
     if (target[i] > h) {

@@ -8,7 +8,7 @@
  * the broker returns the first order (never a second fill). A bar whose equity row exists is done.
  */
 import { appendFileSync, existsSync } from "node:fs";
-import { type Broker, type Order } from "../broker/types.js";
+import type { Broker, Order } from "../broker/types.js";
 import type { Clock } from "../clock.js";
 import type { EnsembleRunner } from "../ensemble/runner.js";
 import { BrokerError, DataError, errorMessage } from "../errors.js";
@@ -16,7 +16,16 @@ import type { FeatureMatrix } from "../market/features.js";
 import { writeJsonAtomic } from "../state/atomic.js";
 import type { Severity, StateDb } from "../state/db.js";
 import { TradingStore } from "../state/trading.js";
-import { applyFill, markPrices, newRiskState, planOrders, type RiskEvent, type RiskParams, type RiskState, scaleActions } from "./risk.js";
+import {
+  applyFill,
+  markPrices,
+  newRiskState,
+  planOrders,
+  type RiskEvent,
+  type RiskParams,
+  type RiskState,
+  scaleActions,
+} from "./risk.js";
 
 const F_CLOSE = 3;
 const N_FEAT = 14;
@@ -82,7 +91,11 @@ export class TraderSession {
 
   /** @throws DataError when a persisted session with this id has other tickers or capital (F-33). */
   constructor(readonly o: SessionOptions) {
-    if (!/^[A-Za-z0-9_-]+$/.test(o.id)) throw new DataError(`session id "${o.id}" has characters other than letters, digits, _ and -`, "pass --session with a simple name");
+    if (!/^[A-Za-z0-9_-]+$/.test(o.id))
+      throw new DataError(
+        `session id "${o.id}" has characters other than letters, digits, _ and -`,
+        "pass --session with a simple name",
+      );
     this.store = new TradingStore(o.db);
     this.key = `trader:${o.id}`;
     const saved = o.db.getKv<Persisted>(this.key);
@@ -91,7 +104,14 @@ export class TraderSession {
         `session ${o.id} was started with tickers ${saved.tickers.join(" ")} and capital ${saved.capital} USD, not ${o.tickers.join(" ")} / ${o.capital} USD`,
         "start a new session (--session NAME) instead of restoring one made for other tickers or capital",
       );
-    this.p = saved ?? { tickers: o.tickers, capital: o.capital, price0: null, risk: newRiskState(), pollCount: 0, lastBar: null };
+    this.p = saved ?? {
+      tickers: o.tickers,
+      capital: o.capital,
+      price0: null,
+      risk: newRiskState(),
+      pollCount: 0,
+      lastBar: null,
+    };
   }
 
   /** The ensemble in use. */
@@ -154,15 +174,34 @@ export class TraderSession {
             ts: order.filledAt ?? now,
           })
         ) {
-          applyFill(this.p.risk, row.symbol, row.side, order.filledQty, order.filledAvgPrice, Math.max(0, before), order.filledAt ?? now);
+          applyFill(
+            this.p.risk,
+            row.symbol,
+            row.side,
+            order.filledQty,
+            order.filledAvgPrice,
+            Math.max(0, before),
+            order.filledAt ?? now,
+          );
           fills++;
         }
       } else if (order.status === "rejected" || order.status === "canceled" || order.status === "expired") {
-        this.event("WARNING", "order_refused", `order ${row.client_order_id} ${order.status}: ${order.rejectReason ?? "no reason given"}`);
+        this.event(
+          "WARNING",
+          "order_refused",
+          `order ${row.client_order_id} ${order.status}: ${order.rejectReason ?? "no reason given"}`,
+        );
       }
       this.store.updateOrder(
         row.client_order_id,
-        { status: order.status, broker_order_id: order.id, filled_qty: order.filledQty, filled_price: order.filledAvgPrice ?? null, fee: order.fee ?? null, reason: order.rejectReason },
+        {
+          status: order.status,
+          broker_order_id: order.id,
+          filled_qty: order.filledQty,
+          filled_price: order.filledAvgPrice ?? null,
+          fee: order.fee ?? null,
+          reason: order.rejectReason,
+        },
         now,
       );
     }
@@ -202,13 +241,37 @@ export class TraderSession {
     const decision = await runner.act(t, account.cash, holdings);
     report.answered = decision.answered;
     report.failed = decision.failed;
-    for (const f of decision.failed) this.event("ERROR", "member_failed", `member trial ${f.trial_number} failed on ${new Date(barTime).toISOString()}: ${f.error}`);
+    for (const f of decision.failed)
+      this.event(
+        "ERROR",
+        "member_failed",
+        `member trial ${f.trial_number} failed on ${new Date(barTime).toISOString()}: ${f.error}`,
+      );
     let planned: ReturnType<typeof planOrders> = { orders: [], events: [] };
     if (decision.answered >= this.o.minMembers) {
-      const targets = scaleActions(holdings, decision.actions, decision.normActions, decision.weights, this.p.capital, this.p.price0, new Float64Array(n));
-      planned = planOrders(this.o.risk, this.p.risk, { time: barTime, tickers, cash: account.cash, holdings, prices, targets });
+      const targets = scaleActions(
+        holdings,
+        decision.actions,
+        decision.normActions,
+        decision.weights,
+        this.p.capital,
+        this.p.price0,
+        new Float64Array(n),
+      );
+      planned = planOrders(this.o.risk, this.p.risk, {
+        time: barTime,
+        tickers,
+        cash: account.cash,
+        holdings,
+        prices,
+        targets,
+      });
     } else {
-      this.event("ERROR", "too_few_members", `only ${decision.answered} of ${runner.members.length} members answered (need ${this.o.minMembers}): no trade this bar`);
+      this.event(
+        "ERROR",
+        "too_few_members",
+        `only ${decision.answered} of ${runner.members.length} members answered (need ${this.o.minMembers}): no trade this bar`,
+      );
     }
     report.events = planned.events;
     for (const e of planned.events) this.event(e.kind === "cooldown_end" ? "INFO" : "WARNING", e.kind, e.message);
@@ -216,16 +279,44 @@ export class TraderSession {
     const now = this.o.clock.now();
     for (const po of planned.orders) {
       const id = clientOrderId(this.o.id, barTime, po.symbol);
-      this.store.planOrder({ client_order_id: id, session: this.o.id, bar_time: barTime, symbol: po.symbol, side: po.side, qty: po.qty, reason: po.reason }, now);
+      this.store.planOrder(
+        {
+          client_order_id: id,
+          session: this.o.id,
+          bar_time: barTime,
+          symbol: po.symbol,
+          side: po.side,
+          qty: po.qty,
+          reason: po.reason,
+        },
+        now,
+      );
     }
     // send every order of this bar not yet confirmed by the broker (also after a restart)
-    for (const row of this.store.pendingOrders(this.o.id).filter((r) => r.bar_time === barTime && r.status === "planned")) {
+    for (const row of this.store
+      .pendingOrders(this.o.id)
+      .filter((r) => r.bar_time === barTime && r.status === "planned")) {
       let status: string;
       try {
-        const order = await this.o.broker.submitOrder({ symbol: row.symbol, side: row.side, qty: row.qty, type: "market", clientOrderId: row.client_order_id });
+        const order = await this.o.broker.submitOrder({
+          symbol: row.symbol,
+          side: row.side,
+          qty: row.qty,
+          type: "market",
+          clientOrderId: row.client_order_id,
+        });
         status = order.status;
-        this.store.updateOrder(row.client_order_id, { status, broker_order_id: order.id, reason: order.rejectReason ?? row.reason ?? undefined }, this.o.clock.now());
-        if (status === "rejected") this.event("WARNING", "order_refused", `order ${row.client_order_id} refused: ${order.rejectReason ?? "no reason"}`);
+        this.store.updateOrder(
+          row.client_order_id,
+          { status, broker_order_id: order.id, reason: order.rejectReason ?? row.reason ?? undefined },
+          this.o.clock.now(),
+        );
+        if (status === "rejected")
+          this.event(
+            "WARNING",
+            "order_refused",
+            `order ${row.client_order_id} refused: ${order.rejectReason ?? "no reason"}`,
+          );
       } catch (err) {
         const refused = err instanceof BrokerError && (err.status === 403 || err.status === 422);
         status = refused ? "rejected" : "sent";
@@ -257,13 +348,26 @@ export class TraderSession {
     return report;
   }
 
-  private appendCsv(barTime: number, cash: number, equity: number, h: ArrayLike<number>, p: ArrayLike<number>, a: ArrayLike<number>): void {
+  private appendCsv(
+    barTime: number,
+    cash: number,
+    equity: number,
+    h: ArrayLike<number>,
+    p: ArrayLike<number>,
+    a: ArrayLike<number>,
+  ): void {
     const path = this.o.csvPath!;
     const t = this.o.tickers;
     if (!existsSync(path))
-      appendFileSync(path, `${["timestamp", "cash", "total_asset", ...t.map((x) => `holding_${x}`), ...t.map((x) => `price_${x}`), ...t.map((x) => `action_${x}`)].join(",")}\n`);
+      appendFileSync(
+        path,
+        `${["timestamp", "cash", "total_asset", ...t.map((x) => `holding_${x}`), ...t.map((x) => `price_${x}`), ...t.map((x) => `action_${x}`)].join(",")}\n`,
+      );
     const f = (x: number) => x.toFixed(6);
-    appendFileSync(path, `${[new Date(barTime).toISOString(), f(cash), f(equity), ...Array.from(h, f), ...Array.from(p, f), ...Array.from(a, f)].join(",")}\n`);
+    appendFileSync(
+      path,
+      `${[new Date(barTime).toISOString(), f(cash), f(equity), ...Array.from(h, f), ...Array.from(p, f), ...Array.from(a, f)].join(",")}\n`,
+    );
   }
 
   /**

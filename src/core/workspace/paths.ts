@@ -2,8 +2,8 @@
  * Every path capp uses inside a workspace, in one place (the seed's layout, DESIGN.md "Workspace").
  */
 import { join } from "node:path";
-import type { CappConfig } from "../config/schema.js";
 import { resolveIn } from "../config/load.js";
+import type { CappConfig } from "../config/schema.js";
 
 /** Absolute paths of a workspace's folders and files. */
 export interface WorkspacePaths {

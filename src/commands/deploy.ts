@@ -1,0 +1,161 @@
+/** `capp deploy check [--daemon] [--no-validation] [--no-auto-deploy] [--min-improvement PCT]`, `capp deploy rollback`, `capp deploy show`. */
+import type { Command } from "commander";
+import type { DeployCheckResult } from "../core/deploy/check.js";
+import { makeCtx } from "./context.js";
+import { color, type GlobalOptions, printJson, say } from "./output.js";
+import { onStopSignal } from "./signals.js";
+
+const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+
+function render(opts: GlobalOptions, r: DeployCheckResult): void {
+  if (opts.json) {
+    printJson(r);
+    return;
+  }
+  const tag =
+    r.action === "DEPLOYED"
+      ? color.green(r.action)
+      : r.action === "FAILED_VALIDATION"
+        ? color.red(r.action)
+        : r.action === "NOOP"
+          ? color.dim(r.action)
+          : color.yellow(r.action);
+  say(opts, `${tag} ${r.summary}`);
+  const g = r.details.gate;
+  if (g?.metrics)
+    say(
+      opts,
+      color.dim(
+        `  held-out ${g.from?.slice(0, 10)} → ${g.to?.slice(0, 10)}: ${g.metrics.bars} bars, return ${pct(g.metrics.totalReturn)} (≥ ${pct(g.thresholds.minTotalReturn)}), Sharpe ${g.metrics.sharpe.toFixed(2)} (≥ ${g.thresholds.minSharpe}), max drawdown ${pct(g.metrics.maxDrawdown)} (≤ ${pct(g.thresholds.maxDrawdown)}), tier ${g.thresholds.tier}, alpha vs BTC ${pct(g.metrics.alphaBtc)}`,
+      ),
+    );
+}
+
+export function registerDeploy(program: Command, globals: () => GlobalOptions): void {
+  const dep = program
+    .command("deploy")
+    .description("promote the study's best trial's ensemble to the trader when it validates and improves");
+  dep
+    .command("check")
+    .description(
+      "compare the best COMPLETE trial with the deployed one; validate on held-out bars; deploy (once, or --daemon)",
+    )
+    .option("--daemon", "check every DEPLOYER_CHECK_INTERVAL seconds until SIGTERM")
+    .option("--no-validation", "skip the held-out backtest gate")
+    .option("--no-auto-deploy", "record READY instead of deploying")
+    .option("--min-improvement <pct>", "minimum improvement in percent (default DEPLOYER_MIN_IMPROVEMENT)", (v) =>
+      Number(v),
+    )
+    .option("--study <name>", "study to check (default ACTIVE_STUDY_NAME)")
+    .action(
+      async (f: {
+        daemon?: boolean;
+        validation: boolean;
+        autoDeploy: boolean;
+        minImprovement?: number;
+        study?: string;
+      }) => {
+        const opts = globals();
+        const ctx = await makeCtx(opts, {
+          "study.active": f.study,
+          "deploy.minImprovementPct": f.minImprovement,
+          "deploy.validation": f.validation === false ? false : undefined,
+          "deploy.autoDeploy": f.autoDeploy === false ? false : undefined,
+        });
+        const { deployCheck } = await import("../core/deploy/check.js");
+        const { StateDb } = await import("../core/state/db.js");
+        const { SystemClock } = await import("../core/clock.js");
+        const { errorMessage } = await import("../core/errors.js");
+        const c = ctx.loaded.config;
+        const clock = new SystemClock();
+        const db = new StateDb(ctx.paths.stateDb);
+        const once = async () => {
+          const run = db.startJob("deploy", clock.now());
+          try {
+            const r = await deployCheck({ paths: ctx.paths, config: c, db, nowMs: clock.now() });
+            db.finishJob(run, clock.now(), r.ok, `${r.action}: ${r.summary}`);
+            return r;
+          } catch (err) {
+            db.finishJob(run, clock.now(), false, `ERROR: ${errorMessage(err)}`, errorMessage(err));
+            throw err;
+          }
+        };
+        try {
+          if (!f.daemon) {
+            const r = await once();
+            render(opts, r);
+            if (!r.ok) process.exitCode = 1;
+            return;
+          }
+          const stop = onStopSignal();
+          while (!stop.signal.aborted) {
+            try {
+              render(opts, await once());
+            } catch (err) {
+              // the daemon keeps the current deployment and tries again next interval
+              process.stderr.write(`deploy check failed: ${errorMessage(err)}\n`);
+            }
+            await clock.sleep(c.deploy.checkIntervalSec * 1000, stop.signal);
+          }
+          stop.dispose();
+        } finally {
+          db.close();
+        }
+      },
+    );
+  dep
+    .command("rollback")
+    .description("re-point the trader at the previous deployment (new deployment number, same snapshot)")
+    .action(async () => {
+      const opts = globals();
+      const ctx = await makeCtx(opts);
+      const { rollbackDeployment } = await import("../core/deploy/rollback.js");
+      const { StateDb } = await import("../core/state/db.js");
+      const db = new StateDb(ctx.paths.stateDb);
+      try {
+        const r = rollbackDeployment({ paths: ctx.paths, db, nowMs: Date.now() });
+        if (opts.json) {
+          printJson(r);
+          return;
+        }
+        say(opts, `${color.green("ROLLBACK")} ${r.summary}`);
+        say(
+          opts,
+          color.dim(
+            "  the trader reloads at its next poll; a rolled-back trial is not redeployed until a better one appears",
+          ),
+        );
+      } finally {
+        db.close();
+      }
+    });
+  dep
+    .command("show")
+    .description("print the live deployment, the rollback stack and recent deploy decisions")
+    .option("--limit <n>", "history rows (default 20)", (v) => Number(v))
+    .action(async (f: { limit?: number }) => {
+      const opts = globals();
+      const ctx = await makeCtx(opts);
+      const { showDeployments } = await import("../core/deploy/rollback.js");
+      const { StateDb } = await import("../core/state/db.js");
+      const db = new StateDb(ctx.paths.stateDb);
+      try {
+        const s = showDeployments(db, f.limit ?? 20);
+        if (opts.json) return printJson(s);
+        if (!s.live) say(opts, "no deployment yet: the trader follows the synced ensemble; run `capp deploy check`");
+        else
+          say(
+            opts,
+            `live: deployment ${s.live.deployment} — ensemble v${s.live.version} of ${s.live.study}, trial ${s.live.trial_number} (trial_id ${s.live.trial_id}) value ${s.live.value}, since ${s.live.deployed_at}\n  snapshot ${s.live.manifest}`,
+          );
+        if (s.stack.length > 1) say(opts, `rollback goes to deployment ${s.stack[s.stack.length - 2].deployment}`);
+        for (const h of s.history)
+          say(
+            opts,
+            `  ${new Date(h.ts).toISOString()}  ${h.action.padEnd(17)} trial_id ${String(h.trial_id).padEnd(5)} ${h.details.message}`,
+          );
+      } finally {
+        db.close();
+      }
+    });
+}

@@ -1,0 +1,245 @@
+/**
+ * One deploy check (original-system.md §2.1, with F-04, F-12, F-13 fixed):
+ *
+ * 1. The best COMPLETE trial of the study, identified by (study, trial_id) (F-13), ranked in the
+ *    study's direction (F-12).
+ * 2. Compared with the live deployment (./improvement.ts): same trial → NOOP; worse, or better by
+ *    less than `minImprovementPct` percent → SKIPPED; a trial that was rolled back by hand →
+ *    SKIPPED until a better one appears; the first run deploys.
+ * 3. What is deployed: `deploy.mode` "ensemble" → the synced ensemble manifest of the same study
+ *    (the best trial only *triggers* the deployment, as in the original since 0789991);
+ *    "single" → the best trial's own validated package from that manifest (SKIPPED if it has none).
+ * 4. The gate (./gate.ts) unless validation is off → FAILED_VALIDATION. A trial whose gate result
+ *    (FAILED_VALIDATION or READY) is recorded for the same manifest version, mode and threshold
+ *    tier is not backtested again; repeated identical SKIPPED rows are not recorded again.
+ * 5. autoDeploy off → READY; else snapshot + pointer (./pointer.ts) → DEPLOYED.
+ * Every recorded row is followed by a rewrite of the seed JSON exports (./history.ts).
+ */
+import { join } from "node:path";
+import type { CappConfig } from "../config/schema.js";
+import { singleModelManifest } from "../ensemble/load.js";
+import { type Manifest, readManifest } from "../ensemble/manifest.js";
+import { ConfigError, errorMessage } from "../errors.js";
+import { openStudyStorage } from "../optuna/storage.js";
+import type { StateDb } from "../state/db.js";
+import type { ProcessIdentity } from "../supervisor/terminate.js";
+import type { WorkspacePaths } from "../workspace/paths.js";
+import { type GateResult, runGate } from "./gate.js";
+import {
+  type DeploymentRecord,
+  lastDeployed,
+  lastDeploymentNumber,
+  lastRow,
+  lastRowForTrial,
+  recordAction,
+  rolledBackTrials,
+  writeSeedExports,
+} from "./history.js";
+import { judge } from "./improvement.js";
+import { relToRoot, signalTrader, writePointer, writeSnapshot } from "./pointer.js";
+import { adaptiveThresholds, type GateThresholds } from "./thresholds.js";
+
+/** Inputs of a deploy check. Unset options come from `config.deploy`. */
+export interface DeployCheckOptions {
+  paths: WorkspacePaths;
+  config: CappConfig;
+  /** An open state DB (the caller closes it). */
+  db: StateDb;
+  /** ms since epoch (UTC), for the records and the pointer. */
+  nowMs: number;
+  /** Study to check (default `config.study.active`). */
+  study?: string;
+  /** Run the gate (default `deploy.validation`). */
+  validation?: boolean;
+  /** Deploy when everything passes; false → READY (default `deploy.autoDeploy`). */
+  autoDeploy?: boolean;
+  /** Minimum improvement in percent (default `deploy.minImprovementPct`). */
+  minImprovementPct?: number;
+  /** Gate thresholds: fixed, or by COMPLETE-trial count (default `adaptiveThresholds`). */
+  thresholds?: GateThresholds | ((completeTrials: number) => GateThresholds);
+  /** The running trader, if known: sent SIGHUP after a deployment (checked by pid + start time). */
+  trader?: ProcessIdentity;
+}
+
+/** What a check did. `NOOP` = nothing to do (already deployed, no trials); nothing recorded. */
+export type CheckAction = "DEPLOYED" | "SKIPPED" | "FAILED_VALIDATION" | "READY" | "NOOP";
+
+/** Outcome of a check: `ok` is false only for FAILED_VALIDATION. */
+export interface DeployCheckResult {
+  ok: boolean;
+  action: CheckAction;
+  summary: string;
+  details: {
+    study: string;
+    direction?: "maximize" | "minimize";
+    best?: { trial_id: number; trial_number: number; value: number };
+    deployed?: { trial_id: number; value: number | null; study: string | null };
+    improvementPct?: number;
+    completeTrials?: number;
+    gate?: GateResult;
+    /** True when an earlier identical result was reused (no backtest, no new row). */
+    cached?: boolean;
+    deployment?: DeploymentRecord;
+    [k: string]: unknown;
+  };
+}
+
+/**
+ * Run one check.
+ * @throws ConfigError when no study is given or configured, or the study does not exist;
+ *   DataError when the Optuna DB cannot be read.
+ */
+export async function deployCheck(o: DeployCheckOptions): Promise<DeployCheckResult> {
+  const c = o.config;
+  const study = o.study ?? c.study.active;
+  if (!study)
+    throw new ConfigError(
+      "no active study: ACTIVE_STUDY_NAME is not set",
+      'add `export ACTIVE_STUDY_NAME="NAME"` to .env.training (or pass --study)',
+    );
+  const storage = openStudyStorage(o.paths.optunaDb);
+  let best: { trialId: number; number: number; value: number } | null;
+  let direction: "maximize" | "minimize";
+  let completeTrials: number;
+  try {
+    const dirs = storage.directions(study);
+    direction = dirs[c.study.objective ?? 0] === "MINIMIZE" ? "minimize" : "maximize";
+    best = storage.bestTrial(study, { objective: c.study.objective });
+    completeTrials = storage.stateCounts(study).COMPLETE;
+  } finally {
+    storage.close();
+  }
+  const details: DeployCheckResult["details"] = { study, direction, completeTrials };
+  if (!best) return { ok: true, action: "NOOP", summary: `study ${study} has no COMPLETE trial yet`, details };
+  const bestRef = { study, trialId: best.trialId, value: best.value };
+  details.best = { trial_id: best.trialId, trial_number: best.number, value: best.value };
+  const trialTxt = `trial ${best.number} (trial_id ${best.trialId}, value ${best.value}) of ${study}`;
+
+  const last = lastDeployed(o.db, o.paths);
+  if (last) details.deployed = { trial_id: last.trialId, value: last.value, study: last.study };
+  const minPct = o.minImprovementPct ?? c.deploy.minImprovementPct;
+  const verdict = judge(bestRef, last, direction, minPct);
+  if ("improvementPct" in verdict) details.improvementPct = verdict.improvementPct;
+  const base = { ts: o.nowMs, study, trial_id: best.trialId, trial_number: best.number, value: best.value };
+
+  const skip = (code: string, message: string): DeployCheckResult => {
+    const prev = lastRow(o.db);
+    const repeat =
+      prev?.action === "SKIPPED" &&
+      prev.study === study &&
+      prev.trial_id === best.trialId &&
+      prev.details.code === code;
+    if (!repeat) {
+      recordAction(o.db, {
+        ...base,
+        action: "SKIPPED",
+        details: { message, code, improvement_pct: details.improvementPct ?? null },
+      });
+      writeSeedExports(o.db, o.paths);
+    }
+    return { ok: true, action: "SKIPPED", summary: message, details: { ...details, cached: repeat } };
+  };
+
+  if (verdict.kind === "same") return { ok: true, action: "NOOP", summary: `already deployed: ${trialTxt}`, details };
+  if (rolledBackTrials(o.db).has(`${study}|${best.trialId}`))
+    return skip("rolled_back", `${trialTxt} was rolled back by hand; waiting for a better trial`);
+  if (verdict.kind === "worse") return skip("worse", `${trialTxt}: ${verdict.reason}`);
+  if (verdict.kind === "insufficient") return skip("insufficient", `${trialTxt}: ${verdict.reason}`);
+
+  // what to deploy
+  let manifest: Manifest | undefined;
+  let source: string;
+  try {
+    const synced = readManifest(o.paths.manifest);
+    if (!synced)
+      return skip("no_ensemble", `no synced ensemble at ${o.paths.manifest}; run \`capp ensemble sync --once\``);
+    if (synced.study_name !== study)
+      return skip(
+        "ensemble_study",
+        `the synced ensemble is of study ${synced.study_name}, not ${study}; waiting for the next ensemble sync`,
+      );
+    if (c.deploy.mode === "single") {
+      const m = synced.members.find((x) => x.study_name === study && x.trial_id === best.trialId);
+      if (!m)
+        return skip(
+          "no_package",
+          `${trialTxt} has no validated model package in ensemble v${synced.version} (missing or damaged weights)`,
+        );
+      const dir = join(o.paths.root, m.package_path);
+      manifest = singleModelManifest(o.paths.root, dir, o.nowMs);
+      source = relToRoot(o.paths, dir);
+    } else {
+      manifest = synced;
+      source = relToRoot(o.paths, o.paths.manifest);
+    }
+  } catch (err) {
+    return skip("bad_ensemble", `the ensemble cannot be read: ${errorMessage(err)}`);
+  }
+
+  // the gate
+  const validation = o.validation ?? c.deploy.validation;
+  const thresholds =
+    typeof o.thresholds === "function"
+      ? o.thresholds(completeTrials)
+      : (o.thresholds ?? adaptiveThresholds(completeTrials));
+  const autoDeploy = o.autoDeploy ?? c.deploy.autoDeploy;
+  const gateKey = { manifest_version: manifest.version, mode: c.deploy.mode, tier: thresholds.tier };
+  if (validation) {
+    const prev = lastRowForTrial(o.db, study, best.trialId);
+    const sameKey =
+      prev?.details.manifest_version === gateKey.manifest_version &&
+      prev.details.mode === gateKey.mode &&
+      prev.details.tier === gateKey.tier;
+    if (prev && sameKey && (prev.action === "FAILED_VALIDATION" || (prev.action === "READY" && !autoDeploy))) {
+      const ok = prev.action === "READY";
+      return {
+        ok,
+        action: prev.action,
+        summary: `${trialTxt}: ${ok ? "ready (validated earlier)" : "failed validation earlier"}: ${prev.details.message}`,
+        details: { ...details, gate: prev.details.gate as GateResult, cached: true },
+      };
+    }
+    const gate = await runGate(o.paths, c, manifest, thresholds, c.deploy.heldOutDays);
+    details.gate = gate;
+    if (!gate.passed) {
+      const message = `${trialTxt} failed validation on ensemble v${manifest.version}: ${gate.failures.join("; ")}`;
+      recordAction(o.db, { ...base, action: "FAILED_VALIDATION", details: { message, ...gateKey, gate } });
+      writeSeedExports(o.db, o.paths);
+      return { ok: false, action: "FAILED_VALIDATION", summary: message, details };
+    }
+  }
+  const passedTxt = validation ? "passed validation" : "validation skipped (--no-validation)";
+  if (!autoDeploy) {
+    const message = `${trialTxt} ${passedTxt}; auto-deploy is off`;
+    recordAction(o.db, { ...base, action: "READY", details: { message, ...gateKey, gate: details.gate ?? null } });
+    writeSeedExports(o.db, o.paths);
+    return { ok: true, action: "READY", summary: message, details };
+  }
+
+  // deploy
+  const n = lastDeploymentNumber(o.db) + 1;
+  const snapshot = writeSnapshot(o.paths, manifest, n);
+  const pointer = {
+    deployment: n,
+    manifest: snapshot,
+    version: manifest.version,
+    study,
+    trial_id: best.trialId,
+    trial_number: best.number,
+    value: Number.isFinite(best.value) ? best.value : null,
+    deployed_at: new Date(o.nowMs).toISOString(),
+  };
+  writePointer(o.paths, pointer);
+  const pid = signalTrader(o.trader);
+  const record: DeploymentRecord = { ...pointer, source, pid };
+  const message = `deployed ${c.deploy.mode === "single" ? "single model" : `ensemble v${manifest.version} (${manifest.model_count} members)`} as deployment ${n}, triggered by ${trialTxt}; ${passedTxt}`;
+  recordAction(o.db, {
+    ...base,
+    action: "DEPLOYED",
+    details: { message, ...gateKey, gate: details.gate ?? null },
+    deployment: record,
+  });
+  writeSeedExports(o.db, o.paths);
+  details.deployment = record;
+  return { ok: true, action: "DEPLOYED", summary: message, details };
+}

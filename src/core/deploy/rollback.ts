@@ -1,0 +1,89 @@
+/**
+ * `capp deploy rollback`: re-point the trader at the deployment that was live before the current
+ * one. The restored snapshot is reused; the pointer gets a new deployment number so the trader's
+ * reload key changes and it follows. The rolled-back trial is not redeployed automatically
+ * (./check.ts) until a better trial appears.
+ */
+import { existsSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { DataError } from "../errors.js";
+import type { StateDb } from "../state/db.js";
+import type { ProcessIdentity } from "../supervisor/terminate.js";
+import type { WorkspacePaths } from "../workspace/paths.js";
+import {
+  type DeploymentRecord,
+  deploymentStack,
+  historyRows,
+  lastDeploymentNumber,
+  recordAction,
+  writeSeedExports,
+} from "./history.js";
+import { signalTrader, writePointer } from "./pointer.js";
+
+/** What a rollback did. */
+export interface RollbackResult {
+  ok: true;
+  action: "ROLLBACK";
+  summary: string;
+  /** The new live deployment (same snapshot as `restores`). */
+  deployment: DeploymentRecord;
+  /** The deployment that was live before. */
+  previous: DeploymentRecord;
+}
+
+/**
+ * Roll back one deployment.
+ * @throws DataError when fewer than two deployments are on the stack, or the snapshot to restore is gone.
+ */
+export function rollbackDeployment(o: {
+  paths: WorkspacePaths;
+  db: StateDb;
+  nowMs: number;
+  trader?: ProcessIdentity;
+}): RollbackResult {
+  const stack = deploymentStack(o.db);
+  if (stack.length < 2)
+    throw new DataError(
+      `nothing to roll back to: ${stack.length === 0 ? "no deployment yet" : `only deployment ${stack[0].deployment} is on record`}`,
+      "deploy another ensemble first (`capp deploy check`); `capp deploy show` lists the history",
+    );
+  const current = stack[stack.length - 1];
+  const target = stack[stack.length - 2];
+  const snap = isAbsolute(target.manifest) ? target.manifest : join(o.paths.root, target.manifest);
+  if (!existsSync(snap))
+    throw new DataError(
+      `the snapshot of deployment ${target.deployment} is missing: ${snap}`,
+      "restore it from a backup, or deploy anew with `capp deploy check`",
+    );
+  const n = lastDeploymentNumber(o.db) + 1;
+  const pointer = { ...target, deployment: n, deployed_at: new Date(o.nowMs).toISOString() };
+  const { source: _s, pid: _p, restores: _r, replaces: _x, ...bare } = pointer;
+  writePointer(o.paths, bare);
+  const pid = signalTrader(o.trader);
+  const record: DeploymentRecord = {
+    ...bare,
+    source: target.source,
+    pid,
+    restores: target.deployment,
+    replaces: current.deployment,
+  };
+  const summary = `rolled back deployment ${current.deployment} (trial_id ${current.trial_id} of ${current.study}) → deployment ${n} = snapshot of deployment ${target.deployment} (trial_id ${target.trial_id}, ensemble v${target.version})`;
+  recordAction(o.db, {
+    ts: o.nowMs,
+    action: "ROLLBACK",
+    study: target.study,
+    trial_id: target.trial_id,
+    trial_number: target.trial_number,
+    value: target.value,
+    details: { message: summary },
+    deployment: record,
+  });
+  writeSeedExports(o.db, o.paths);
+  return { ok: true, action: "ROLLBACK", summary, deployment: record, previous: current };
+}
+
+/** The live deployment, the stack that rollback walks, and the newest `limit` history rows. */
+export function showDeployments(db: StateDb, limit = 20) {
+  const stack = deploymentStack(db);
+  return { live: stack.at(-1) ?? null, stack, history: historyRows(db, limit) };
+}

@@ -1,0 +1,79 @@
+/**
+ * Walk-forward folds and the objective's statistics (original-system.md §6).
+ *
+ * Folds: the training bars [lo, hi] are cut into `folds + 1` equal consecutive blocks B0…BK; fold k
+ * (1 ≤ k ≤ K) tests on Bk and trains on everything before Bk minus an embargo of `embargoBars`
+ * (purged so no training episode's bars touch the test block). This is the "rolling walk-forward"
+ * alternative the issue allows instead of FinRL_Crypto's combinatorial purged CV: every test block
+ * is strictly later than its training data, which is how the agent is used.
+ */
+
+/** One fold: bar index ranges (inclusive) into the feature matrix. */
+export interface Fold {
+  /** 0-based fold index. */
+  index: number;
+  trainFrom: number;
+  trainTo: number;
+  testFrom: number;
+  testTo: number;
+}
+
+/**
+ * Expanding-window walk-forward folds over bars [lo, hi].
+ * @returns `folds` folds; a fold whose train part would be empty is left out (caller checks length).
+ */
+export function walkForwardFolds(lo: number, hi: number, folds: number, embargoBars: number): Fold[] {
+  const n = hi - lo + 1;
+  const block = Math.floor(n / (folds + 1));
+  const out: Fold[] = [];
+  if (block < 2) return out;
+  for (let k = 1; k <= folds; k++) {
+    const testFrom = lo + k * block;
+    const testTo = k === folds ? hi : testFrom + block - 1;
+    const trainTo = testFrom - 1 - embargoBars;
+    if (trainTo <= lo) continue;
+    out.push({ index: out.length, trainFrom: lo, trainTo, testFrom, testTo });
+  }
+  return out;
+}
+
+/**
+ * Sharpe of one test segment as the original objective computes it (FinRL_Crypto `sharpe_iid` with
+ * `factor = periods_per_year / n`, original-system.md §6): r_i = ln(v_i / v_{i−1}) over the n
+ * returns of `values`, Sharpe = √(periodsPerYear / n) · mean(r) / std(r, ddof = 1).
+ * Returns from several runs (a test block split by a data gap) are pooled.
+ * @param values per run, values at consecutive bars (USD).
+ * @param periodsPerYear bars per year (8760 for 1h).
+ * @returns NaN with fewer than 2 returns or zero volatility (an agent that never trades has a
+ *   flat equity curve: NaN, which prunes the trial as in the original).
+ */
+export function sharpeLog(values: readonly (readonly number[])[], periodsPerYear: number): number {
+  const r: number[] = [];
+  for (const v of values) for (let i = 1; i < v.length; i++) r.push(Math.log(v[i] / v[i - 1]));
+  const n = r.length;
+  if (n < 2) return Number.NaN;
+  const mean = r.reduce((s, x) => s + x, 0) / n;
+  const ss = r.reduce((s, x) => s + (x - mean) ** 2, 0);
+  const std = Math.sqrt(ss / (n - 1));
+  if (!(std > 1e-15)) return Number.NaN;
+  return Math.sqrt(periodsPerYear / n) * (mean / std);
+}
+
+/** Mean of xs (NaN for none). */
+export function mean(xs: readonly number[]): number {
+  return xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : Number.NaN;
+}
+
+/** Population standard deviation (ddof = 0, numpy's `np.std` default the original used). */
+export function stdPop(xs: readonly number[]): number {
+  const m = mean(xs);
+  return xs.length ? Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / xs.length) : Number.NaN;
+}
+
+/**
+ * The objective value (original-system.md §6, same in 270bd78 and HEAD):
+ * mean(Sharpe_bot) − mean(Sharpe_HODL) − 0.1 · std(Sharpe_bot), std with ddof = 0.
+ */
+export function objectiveValue(sharpeBot: readonly number[], sharpeHodl: readonly number[]): number {
+  return mean(sharpeBot) - mean(sharpeHodl) - 0.1 * stdPop(sharpeBot);
+}

@@ -1,0 +1,267 @@
+/**
+ * `capp demo`: the whole loop on the embedded defaults, on real bars, in a fresh workspace:
+ * bundled bars → a short real training study → ensemble sync → deploy check with validation on
+ * held-out bars → the held-out days replayed on a simulated clock through the local exchange while
+ * the host's jobs (ensemble sync, deploy check, watchdog, monitor) run on their intervals → a report
+ * (equity against BTC and equal-weight HODL, trades, deployments, alerts) with a chart.
+ *
+ * The trader runs in-process here (one simulated clock for everything), so the watchdog supervises
+ * no child process in the demo; it still runs its health checks, the heartbeat and alpha checks.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { LocalBroker } from "../core/broker/local.js";
+import { SimulatedClock } from "../core/clock.js";
+import { loadConfig } from "../core/config/load.js";
+import { equityChartSvg } from "../core/backtest/chart.js";
+import { computeMetrics, type Metrics } from "../core/backtest/metrics.js";
+import { syncEnsemble } from "../core/ensemble/sync.js";
+import { LocalExchange } from "../core/exchange/local.js";
+import { BarStore } from "../core/market/barstore.js";
+import { importSample } from "../core/market/sample.js";
+import { writeJsonAtomic } from "../core/state/atomic.js";
+import { StateDb } from "../core/state/db.js";
+import { runTraderLoop } from "../core/trader/loop.js";
+import { riskParams } from "../core/trader/params.js";
+import { TraderSession } from "../core/trader/session.js";
+import type { RunStudyResult, StudyProgress } from "../core/train/study.js";
+import { initWorkspace } from "../core/workspace/init.js";
+import { workspacePaths } from "../core/workspace/paths.js";
+import { type JobContext, type JobDef, JOBS, runJob } from "../host/jobs.js";
+
+/** Options of the demo. */
+export interface DemoOptions {
+  /** Workspace folder (default: a new temp dir). */
+  dir?: string;
+  /** ~2 minutes instead of ~10. */
+  quick: boolean;
+  /** One line per step, for the terminal. */
+  say: (line: string) => void;
+  onStudyProgress?: (e: StudyProgress) => void;
+  onReplayProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/** The demo's report (also saved as `demo_report/report.json`). */
+export interface DemoReport {
+  workspace: string;
+  study: string;
+  training: { trials: number; complete: number; pruned: number; failed: number; best: { number: number; value: number } | null; seconds: number };
+  ensemble: { version: number; members: number };
+  deployments: { action: string; summary: string; at: string }[];
+  replay: { from: string; to: string; bars: number; metrics: Metrics | null };
+  jobs: Record<string, { runs: number; failed: number; last: string }>;
+  alerts: { timestamp: string; severity: string; process: string; message: string }[];
+  files: { report: string; markdown: string; chart: string; equity: string };
+  seconds: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+
+/** Run the demo. @throws only for problems a user must fix (e.g. an unwritable --dir). */
+export async function runDemo(o: DemoOptions): Promise<DemoReport> {
+  const t0 = Date.now();
+  const dir = resolve(o.dir ?? mkdtempSync(join(tmpdir(), "capp-demo-")));
+  mkdirSync(dir, { recursive: true });
+  const study = "capp_demo";
+  const heldOutDays = o.quick ? 5 : 14;
+  // the demo's own settings; initWorkspace keeps these files and adds the rest of the layout
+  writeFileSync(join(dir, ".env.training"), `# written by capp demo\nexport ACTIVE_STUDY_NAME="${study}"\nexport ENSEMBLE_TOP_N=${o.quick ? 3 : 5}\n`);
+  writeFileSync(
+    join(dir, "capp.config.json"),
+    `${JSON.stringify({ deploy: { heldOutDays }, training: { nTrials: 8, sampler: "tpe", seed: 7 }, processes: [] }, null, 2)}\n`,
+  );
+  initWorkspace(dir);
+  const loaded = loadConfig({ workspace: dir });
+  const c = loaded.config;
+  const paths = workspacePaths(dir, c);
+  o.say(`workspace ${dir}`);
+
+  const store = BarStore.open(paths.barsDb);
+  const series = importSample(store);
+  store.close();
+  o.say(`imported ${series.length} symbols of real hourly bars (${series[0].bars} bars each, ${iso(series[0].first).slice(0, 10)} → ${iso(series[0].last).slice(0, 10)})`);
+
+  // 1. a short real training study (PPO on the bars before the held-out days)
+  const { runStudy } = await import("../core/train/study.js");
+  o.say(`training: study ${study}, ${o.quick ? "quick preset" : `${c.training.nTrials} trials`} (held-out: the last ${heldOutDays} days)`);
+  const trained: RunStudyResult = await runStudy({ config: c, paths, study, quick: o.quick, seed: 7, signal: o.signal, onProgress: o.onStudyProgress });
+  const count = (s: string) => trained.trials.filter((t) => t.state === s).length;
+  o.say(`training done in ${trained.elapsedSec.toFixed(0)} s: ${count("COMPLETE")} complete, ${count("PRUNED")} pruned, ${count("FAIL")} failed; best ${trained.best ? `trial ${trained.best.number} = ${trained.best.value?.toFixed(4)}` : "none"}`);
+
+  // 2. ensemble sync, 3. deploy check with validation
+  const db = new StateDb(paths.stateDb);
+  try {
+    const sync = await syncEnsemble({ paths, study, topN: c.ensemble.topN, tickers: c.trading.tickers, timeframe: c.trading.timeframe, templates: c.models.templates, nowMs: Date.now() });
+    o.say(`ensemble sync: v${sync.version} with ${sync.members.length} members${sync.skipped.length ? ` (${sync.skipped.length} trials skipped)` : ""}`);
+    const { runDeployCheck } = await import("../core/jobs/deploy.js");
+    const dep = await runDeployCheck({ paths, config: c, db, nowMs: Date.now(), study });
+    o.say(`deploy check: ${dep.action} — ${dep.summary}`);
+
+    // 4. replay the held-out days with the host's jobs on the same simulated clock
+    const from = trained.heldOutFromMs;
+    const to = series.reduce((m, s) => Math.min(m, s.last), Number.POSITIVE_INFINITY);
+    const clock = new SimulatedClock(from + 3_600_000 + c.trading.graceSec * 1000);
+    const exchange = new LocalExchange({
+      cash: c.trading.initialCapital,
+      feeRate: c.trading.feeRate,
+      slippageBps: c.trading.slippageBps,
+      fillAt: c.trading.fillAt,
+      assets: Object.fromEntries(c.trading.tickers.map((t) => [t, { minOrderSize: c.risk.minOrderSize[t] ?? 0 }])),
+      clock,
+      statePath: join(paths.paperTrades, "demo_exchange.json"),
+    });
+    const session = new TraderSession({
+      id: "demo",
+      broker: new LocalBroker(exchange),
+      db,
+      clock,
+      tickers: c.trading.tickers,
+      capital: c.trading.initialCapital,
+      risk: riskParams(c),
+      minMembers: c.ensemble.minMembers,
+      timeframe: c.trading.timeframe,
+      csvPath: join(paths.paperTrades, "demo.csv"),
+      heartbeatPath: join(paths.paperTrades, "demo_heartbeat.json"),
+    });
+    const jobs: JobDef[] = JOBS.filter((j) => j.enabled(loaded)).map((j) =>
+      j.name === "watchdog"
+        ? {
+            ...j,
+            run: async (ctx: JobContext) => {
+              const { runWatchdogPass } = await import("../core/jobs/watchdog.js");
+              // the trader runs in this process: nothing to spawn, every health check still runs
+              return runWatchdogPass({ paths: ctx.paths, config: ctx.loaded.config, clock: ctx.clock, db: ctx.db, specs: [] });
+            },
+          }
+        : j,
+    );
+    const lastRun = new Map<string, number>();
+    const ac = new AbortController();
+    o.signal?.addEventListener("abort", () => ac.abort(), { once: true });
+    const totalBars = Math.round((to - from) / 3_600_000) + 1;
+    let bars = 0;
+    let deployedDuring = 0;
+    if (dep.action === "DEPLOYED" || dep.action === "NOOP") {
+      o.say(`replay: ${iso(from)} → ${iso(to)} (${totalBars} bars) on a simulated clock, jobs: ${jobs.map((j) => j.name).join(", ")}`);
+      await runTraderLoop({
+        paths,
+        config: c,
+        session,
+        clock,
+        exchange,
+        untilMs: to,
+        signal: ac.signal,
+        beforePoll: async (now) => {
+          for (const j of jobs) {
+            const last = lastRun.get(j.name);
+            if (last !== undefined && now - last < j.intervalSec(loaded) * 1000) continue;
+            lastRun.set(j.name, now);
+            const r = await runJob(j, { loaded, paths, db, clock, signal: ac.signal });
+            if (j.name === "deploy-check" && r.summary.startsWith("DEPLOYED")) deployedDuring++;
+          }
+        },
+        onBar: (r) => {
+          if (r.skipped) return;
+          bars++;
+          o.onReplayProgress?.(bars, totalBars);
+        },
+      });
+    } else o.say("nothing was deployed (the validation gate refused every candidate): no replay");
+
+    // 5. the report
+    const eq = session.store.equity("demo");
+    const fills = session.store.fills("demo");
+    const metrics = eq.length
+      ? computeMetrics(
+          eq.map((e) => e.equity),
+          eq.map((e) => e.benchmark?.btc_hodl ?? Number.NaN),
+          eq.map((e) => e.benchmark?.ew_hodl ?? Number.NaN),
+          3_600_000,
+          fills.length,
+          fills.reduce((s, f) => s + f.fee, 0),
+        )
+      : null;
+    const runs = db.db.prepare("SELECT job, count(*) AS n, sum(ok = 0) AS failed, max(started) AS last FROM job_runs GROUP BY job").all() as { job: string; n: number; failed: number; last: number }[];
+    const deployments = (db.db.prepare("SELECT ts, action, details FROM deployments ORDER BY id").all() as { ts: number; action: string; details: string | null }[]).map((d) => ({
+      action: d.action,
+      summary: d.details ?? "",
+      at: iso(d.ts),
+    }));
+    const alerts = db.recentEvents(20, "WARNING").map((e) => ({ timestamp: iso(e.ts), severity: e.severity, process: e.process, message: e.message }));
+    const outDir = join(dir, "demo_report");
+    mkdirSync(outDir, { recursive: true });
+    const files = { report: join(outDir, "report.json"), markdown: join(outDir, "report.md"), chart: join(outDir, "chart.svg"), equity: join(outDir, "equity.csv") };
+    writeFileSync(files.equity, `timestamp,equity,btc_hodl,ew_hodl\n${eq.map((e) => `${iso(e.bar_time)},${e.equity.toFixed(4)},${e.benchmark?.btc_hodl?.toFixed(4)},${e.benchmark?.ew_hodl?.toFixed(4)}`).join("\n")}\n`);
+    writeFileSync(
+      files.chart,
+      equityChartSvg(
+        `capp demo: ensemble of ${sync.members.length} vs HODL, held-out ${iso(from).slice(0, 10)} → ${iso(to).slice(0, 10)}`,
+        eq.map((e) => e.bar_time),
+        [
+          { name: "ensemble (paper)", color: "#1f77b4", values: eq.map((e) => e.equity) },
+          { name: "BTC HODL", color: "#ff7f0e", values: eq.map((e) => e.benchmark?.btc_hodl ?? Number.NaN) },
+          { name: "equal-weight HODL", color: "#2ca02c", values: eq.map((e) => e.benchmark?.ew_hodl ?? Number.NaN) },
+        ],
+      ),
+    );
+    const report: DemoReport = {
+      workspace: dir,
+      study,
+      training: { trials: trained.trials.length, complete: count("COMPLETE"), pruned: count("PRUNED"), failed: count("FAIL"), best: trained.best ? { number: trained.best.number, value: trained.best.value ?? Number.NaN } : null, seconds: trained.elapsedSec },
+      ensemble: { version: sync.version, members: sync.members.length },
+      deployments,
+      replay: { from: iso(from), to: iso(to), bars, metrics },
+      jobs: Object.fromEntries(runs.map((r) => [r.job, { runs: r.n, failed: r.failed, last: iso(r.last) }])),
+      alerts,
+      files,
+      seconds: (Date.now() - t0) / 1000,
+    };
+    writeJsonAtomic(files.report, report);
+    writeFileSync(files.markdown, markdown(report, deployedDuring));
+    return report;
+  } finally {
+    db.close();
+  }
+}
+
+function markdown(r: DemoReport, deployedDuring: number): string {
+  const m = r.replay.metrics;
+  return [
+    "# capp demo report",
+    "",
+    `Workspace: \`${r.workspace}\` — study \`${r.study}\` — ${r.seconds.toFixed(0)} s in all.`,
+    "",
+    `Training: ${r.training.trials} trials (${r.training.complete} complete, ${r.training.pruned} pruned, ${r.training.failed} failed) in ${r.training.seconds.toFixed(0)} s; best ${r.training.best ? `trial ${r.training.best.number} = ${r.training.best.value.toFixed(4)}` : "none"}.`,
+    `Ensemble: v${r.ensemble.version}, ${r.ensemble.members} members. Deployments: ${r.deployments.map((d) => d.action).join(", ") || "none"}${deployedDuring ? ` (${deployedDuring} during the replay)` : ""}.`,
+    "",
+    `## Paper trading on held-out bars ${r.replay.from} → ${r.replay.to} (${r.replay.bars} bars)`,
+    "",
+    m
+      ? [
+          "| | value |",
+          "|---|---|",
+          `| equity | ${m.startEquity.toFixed(2)} → ${m.endEquity.toFixed(2)} USD |`,
+          `| total return | ${pct(m.totalReturn)} |`,
+          `| BTC HODL | ${pct(m.btcHodlReturn)} (alpha ${pct(m.alphaBtc)}) |`,
+          `| equal-weight HODL | ${pct(m.ewHodlReturn)} (alpha ${pct(m.alphaEw)}) |`,
+          `| Sharpe / Sortino | ${m.sharpe.toFixed(2)} / ${m.sortino.toFixed(2)} |`,
+          `| max drawdown | ${pct(m.maxDrawdown)} |`,
+          `| trades (fills) / fees | ${m.trades} / ${m.fees.toFixed(2)} USD |`,
+        ].join("\n")
+      : "No replay (nothing deployed).",
+    "",
+    "![equity](chart.svg)",
+    "",
+    "## Jobs",
+    "",
+    ...Object.entries(r.jobs).map(([j, v]) => `- ${j}: ${v.runs} runs, ${v.failed} failed`),
+    "",
+    "## Alerts",
+    "",
+    ...(r.alerts.length ? r.alerts.map((a) => `- ${a.timestamp} ${a.severity} ${a.process}: ${a.message}`) : ["none"]),
+    "",
+  ].join("\n");
+}

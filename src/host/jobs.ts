@@ -1,0 +1,142 @@
+/**
+ * The periodic jobs the automation host runs (DESIGN.md principle 5): each is an idempotent
+ * `run(ctx) → JobResult`; the host runs it on its interval with no overlap and records every run
+ * in the state DB (`job_runs`) and in `logs/<job>.log`.
+ */
+import { appendFileSync, mkdirSync, renameSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Clock } from "../core/clock.js";
+import type { LoadedConfig } from "../core/config/load.js";
+import { errorMessage } from "../core/errors.js";
+import type { StateDb } from "../core/state/db.js";
+import type { WorkspacePaths } from "../core/workspace/paths.js";
+
+/** Result of one job run. */
+export interface JobResult {
+  ok: boolean;
+  summary: string;
+  details?: unknown;
+}
+
+/** What a job gets. Config is reloaded for every run, so edits apply without a restart. */
+export interface JobContext {
+  loaded: LoadedConfig;
+  paths: WorkspacePaths;
+  db: StateDb;
+  clock: Clock;
+  signal: AbortSignal;
+}
+
+/** A periodic job. */
+export interface JobDef {
+  name: string;
+  /** Interval in seconds, from the config. */
+  intervalSec: (l: LoadedConfig) => number;
+  /** Whether the host schedules it at all. */
+  enabled: (l: LoadedConfig) => boolean;
+  run: (ctx: JobContext) => Promise<JobResult>;
+}
+
+/** The jobs, in the order `automation status` lists them. */
+export const JOBS: JobDef[] = [
+  {
+    name: "ensemble-sync",
+    intervalSec: (l) => l.config.ensemble.updateIntervalSec,
+    enabled: (l) => !!l.config.study.active,
+    run: async (ctx) => {
+      const { syncEnsemble } = await import("../core/ensemble/sync.js");
+      const c = ctx.loaded.config;
+      const r = await syncEnsemble({
+        paths: ctx.paths,
+        study: c.study.active!,
+        topN: c.ensemble.topN,
+        objective: c.study.objective,
+        tickers: c.trading.tickers,
+        timeframe: c.trading.timeframe,
+        templates: c.models.templates,
+        nowMs: ctx.clock.now(),
+      });
+      if (r.changed)
+        ctx.db.addEvent({
+          ts: ctx.clock.now(),
+          severity: "INFO",
+          process: "ENSEMBLE",
+          kind: "ensemble_updated",
+          message: `ensemble v${r.version}: ${r.members.length} members (+${r.added.length} −${r.removed.length})`,
+        });
+      return {
+        ok: true,
+        summary: r.changed ? `updated to v${r.version} (${r.members.length} members)` : `no changes (v${r.version})`,
+        details: { version: r.version, members: r.members.length },
+      };
+    },
+  },
+  {
+    name: "deploy-check",
+    intervalSec: (l) => l.config.deploy.checkIntervalSec,
+    enabled: (l) => !!l.config.study.active,
+    run: async (ctx) => (await import("./adapters.js")).deployJob(ctx),
+  },
+  {
+    name: "watchdog",
+    intervalSec: (l) => l.config.watchdog.checkIntervalSec,
+    enabled: () => true,
+    run: async (ctx) => (await import("./adapters.js")).watchdogJob(ctx),
+  },
+  {
+    name: "monitor",
+    intervalSec: (l) => l.config.monitor.intervalSec,
+    enabled: (l) => !!l.config.study.active,
+    run: async (ctx) => (await import("./adapters.js")).monitorJob(ctx),
+  },
+  {
+    name: "scheduler-tick",
+    intervalSec: () => 60,
+    enabled: (l) => l.config.scheduler.enabled,
+    run: async (ctx) => (await import("./adapters.js")).schedulerJob(ctx),
+  },
+];
+
+const MAX_LOG_BYTES = 5 * 1024 * 1024;
+const KEEP_LOGS = 3;
+
+/** Append a line to `logs/<job>.log`, rotating at 5 MB (keeps .1 … .3) — F-30. */
+export function jobLog(paths: WorkspacePaths, job: string, line: string): void {
+  mkdirSync(paths.logs, { recursive: true });
+  const file = join(paths.logs, `${job}.log`);
+  try {
+    if (statSync(file).size > MAX_LOG_BYTES) {
+      for (let i = KEEP_LOGS - 1; i >= 1; i--) {
+        try {
+          renameSync(`${file}.${i}`, `${file}.${i + 1}`);
+        } catch {
+          // that generation does not exist yet
+        }
+      }
+      renameSync(file, `${file}.1`);
+    }
+  } catch {
+    // no log yet
+  }
+  appendFileSync(file, `${line}\n`);
+}
+
+/** Run one job, recording the run (state DB + log). Never throws: a failure is a failed JobResult. */
+export async function runJob(job: JobDef, ctx: JobContext): Promise<JobResult> {
+  const started = ctx.clock.now();
+  const id = ctx.db.startJob(job.name, started);
+  let result: JobResult;
+  try {
+    result = await job.run(ctx);
+  } catch (err) {
+    result = { ok: false, summary: errorMessage(err) };
+  }
+  const finished = ctx.clock.now();
+  ctx.db.finishJob(id, finished, result.ok, result.summary, result.ok ? undefined : result.summary);
+  jobLog(
+    ctx.paths,
+    job.name,
+    `${new Date(finished).toISOString()} ${result.ok ? "ok" : "FAILED"} (${finished - started} ms) ${result.summary}`,
+  );
+  return result;
+}

@@ -1,0 +1,50 @@
+/**
+ * `automation stop`: the host first (so nothing restarts what we stop next), then every process
+ * recorded in the supervisor registry, each by pid + start time; nothing else is touched (F-03, F-04).
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { JsonRegistryStore } from "../core/supervisor/registry.js";
+import { terminateProcess } from "../core/supervisor/terminate.js";
+import type { WorkspacePaths } from "../core/workspace/paths.js";
+import { hostPidPath } from "./host.js";
+import { livePid } from "./pidfile.js";
+
+/** What was stopped. */
+export interface StopReport {
+  host?: { pid: number; how: string };
+  children: { name: string; pid: number; how: string }[];
+}
+
+/** Path of the supervisor registry shared by the watchdog and the host. */
+export function registryPath(paths: WorkspacePaths): string {
+  return join(paths.deployments, "supervisor.json");
+}
+
+/** Stop the host, then the supervised processes, then other capp daemons with pid files (watchdog). */
+export async function stopAutomation(paths: WorkspacePaths, graceMs: number): Promise<StopReport> {
+  const report: StopReport = { children: [] };
+  for (const file of [hostPidPath(paths.deployments), join(paths.deployments, "watchdog.pid.json")]) {
+    const rec = livePid(file);
+    if (!rec) continue;
+    const how = await terminateProcess({ pid: rec.pid, startTicks: rec.startTicks! }, graceMs);
+    if (file === hostPidPath(paths.deployments)) report.host = { pid: rec.pid, how };
+    else report.children.push({ name: "watchdog", pid: rec.pid, how });
+  }
+  const reg = registryPath(paths);
+  if (existsSync(reg)) {
+    const store = new JsonRegistryStore(reg);
+    const state = store.load();
+    for (const inst of Object.values(state.instances)) {
+      if (!inst.pid || inst.startTicks === undefined || inst.startTicks === null) continue;
+      const how = await terminateProcess(
+        { pid: inst.pid, startTicks: inst.startTicks, pgid: inst.pgid ?? undefined },
+        graceMs,
+      );
+      if (how !== "not-running") report.children.push({ name: `${inst.name}#${inst.index}`, pid: inst.pid, how });
+      inst.stopped = true;
+    }
+    store.save(state);
+  }
+  return report;
+}

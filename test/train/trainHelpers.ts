@@ -1,0 +1,31 @@
+/** Shared setup of the training tests: the bundled sample in a temp bar store, a config, training bars. */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type CappConfig, ConfigSchema } from "../../src/core/config/schema.js";
+import { BarStore } from "../../src/core/market/barstore.js";
+import { importSample } from "../../src/core/market/sample.js";
+import { loadTrainingData, type TrainingData } from "../../src/core/train/data.js";
+
+/** A temp workspace folder holding `databases/bars.db` with the bundled sample. */
+export function sampleWorkspace(): { root: string; barsDb: string; optunaDb: string } {
+  const root = mkdtempSync(join(tmpdir(), "capp-train-"));
+  const barsDb = join(root, "bars.db");
+  const store = BarStore.open(barsDb);
+  try {
+    importSample(store);
+  } finally {
+    store.close();
+  }
+  return { root, barsDb, optunaDb: join(root, "optuna.db") };
+}
+
+/** Default config with `overrides` (one level deep per section). */
+export function testConfig(overrides: Record<string, Record<string, unknown>> = {}): CappConfig {
+  return ConfigSchema.parse(overrides);
+}
+
+/** Training bars of the sample: `windowDays` before the held-out 14 days. */
+export function sampleTrainingData(barsDb: string, config: CappConfig, windowDays = 40): TrainingData {
+  return loadTrainingData({ config, barsDb, windowDays });
+}
