@@ -38,12 +38,29 @@ export function registerDemo(program: Command, globals: () => GlobalOptions): vo
         say(opts, "");
         say(opts, `== capp demo report (${r.seconds.toFixed(0)} s)`);
         if (m) {
-          say(opts, `paper equity ${m.startEquity.toFixed(2)} → ${m.endEquity.toFixed(2)} USD (${pct(m.totalReturn)}) over ${r.replay.bars} held-out bars`);
-          say(opts, `BTC HODL ${pct(m.btcHodlReturn)} → alpha ${pct(m.alphaBtc)}; equal-weight HODL ${pct(m.ewHodlReturn)} → alpha ${pct(m.alphaEw)}`);
-          say(opts, `Sharpe ${m.sharpe.toFixed(2)}, max drawdown ${pct(m.maxDrawdown)}, trades ${m.trades}, fees ${m.fees.toFixed(2)} USD`);
+          say(
+            opts,
+            `paper equity ${m.startEquity.toFixed(2)} → ${m.endEquity.toFixed(2)} USD (${pct(m.totalReturn)}) over ${r.replay.bars} held-out bars`,
+          );
+          say(
+            opts,
+            `BTC HODL ${pct(m.btcHodlReturn)} → alpha ${pct(m.alphaBtc)}; equal-weight HODL ${pct(m.ewHodlReturn)} → alpha ${pct(m.alphaEw)}`,
+          );
+          say(
+            opts,
+            `Sharpe ${m.sharpe.toFixed(2)}, max drawdown ${pct(m.maxDrawdown)}, trades ${m.trades}, fees ${m.fees.toFixed(2)} USD`,
+          );
         }
-        say(opts, `deployments: ${r.deployments.map((d) => d.action).join(", ") || "none"}; alerts: ${r.alerts.length}`);
-        say(opts, `jobs: ${Object.entries(r.jobs).map(([j, v]) => `${j} ×${v.runs}`).join(", ")}`);
+        say(
+          opts,
+          `deployments: ${r.deployments.map((d) => d.action).join(", ") || "none"}; alerts: ${r.alerts.length}`,
+        );
+        say(
+          opts,
+          `jobs: ${Object.entries(r.jobs)
+            .map(([j, v]) => `${j} ×${v.runs}`)
+            .join(", ")}`,
+        );
         say(opts, `report: ${r.files.markdown} (chart ${r.files.chart})`);
       } finally {
         trainBar.stop();

@@ -11,11 +11,11 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { equityChartSvg } from "../core/backtest/chart.js";
+import { computeMetrics, type Metrics } from "../core/backtest/metrics.js";
 import { LocalBroker } from "../core/broker/local.js";
 import { SimulatedClock } from "../core/clock.js";
 import { loadConfig } from "../core/config/load.js";
-import { equityChartSvg } from "../core/backtest/chart.js";
-import { computeMetrics, type Metrics } from "../core/backtest/metrics.js";
 import { syncEnsemble } from "../core/ensemble/sync.js";
 import { LocalExchange } from "../core/exchange/local.js";
 import { BarStore } from "../core/market/barstore.js";
@@ -28,7 +28,7 @@ import { TraderSession } from "../core/trader/session.js";
 import type { RunStudyResult, StudyProgress } from "../core/train/study.js";
 import { initWorkspace } from "../core/workspace/init.js";
 import { workspacePaths } from "../core/workspace/paths.js";
-import { type JobContext, type JobDef, JOBS, runJob } from "../host/jobs.js";
+import { JOBS, type JobContext, type JobDef, runJob } from "../host/jobs.js";
 
 /** Options of the demo. */
 export interface DemoOptions {
@@ -47,7 +47,14 @@ export interface DemoOptions {
 export interface DemoReport {
   workspace: string;
   study: string;
-  training: { trials: number; complete: number; pruned: number; failed: number; best: { number: number; value: number } | null; seconds: number };
+  training: {
+    trials: number;
+    complete: number;
+    pruned: number;
+    failed: number;
+    best: { number: number; value: number } | null;
+    seconds: number;
+  };
   ensemble: { version: number; members: number };
   deployments: { action: string; summary: string; at: string }[];
   replay: { from: string; to: string; bars: number; metrics: Metrics | null };
@@ -68,7 +75,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const study = "capp_demo";
   const heldOutDays = o.quick ? 5 : 14;
   // the demo's own settings; initWorkspace keeps these files and adds the rest of the layout
-  writeFileSync(join(dir, ".env.training"), `# written by capp demo\nexport ACTIVE_STUDY_NAME="${study}"\nexport ENSEMBLE_TOP_N=${o.quick ? 3 : 5}\n`);
+  writeFileSync(
+    join(dir, ".env.training"),
+    `# written by capp demo\nexport ACTIVE_STUDY_NAME="${study}"\nexport ENSEMBLE_TOP_N=${o.quick ? 3 : 5}\n`,
+  );
   writeFileSync(
     join(dir, "capp.config.json"),
     `${JSON.stringify({ deploy: { heldOutDays }, training: { nTrials: 8, sampler: "tpe", seed: 7 }, processes: [] }, null, 2)}\n`,
@@ -82,20 +92,44 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const store = BarStore.open(paths.barsDb);
   const series = importSample(store);
   store.close();
-  o.say(`imported ${series.length} symbols of real hourly bars (${series[0].bars} bars each, ${iso(series[0].first).slice(0, 10)} → ${iso(series[0].last).slice(0, 10)})`);
+  o.say(
+    `imported ${series.length} symbols of real hourly bars (${series[0].bars} bars each, ${iso(series[0].first).slice(0, 10)} → ${iso(series[0].last).slice(0, 10)})`,
+  );
 
   // 1. a short real training study (PPO on the bars before the held-out days)
   const { runStudy } = await import("../core/train/study.js");
-  o.say(`training: study ${study}, ${o.quick ? "quick preset" : `${c.training.nTrials} trials`} (held-out: the last ${heldOutDays} days)`);
-  const trained: RunStudyResult = await runStudy({ config: c, paths, study, quick: o.quick, seed: 7, signal: o.signal, onProgress: o.onStudyProgress });
+  o.say(
+    `training: study ${study}, ${o.quick ? "quick preset" : `${c.training.nTrials} trials`} (held-out: the last ${heldOutDays} days)`,
+  );
+  const trained: RunStudyResult = await runStudy({
+    config: c,
+    paths,
+    study,
+    quick: o.quick,
+    seed: 7,
+    signal: o.signal,
+    onProgress: o.onStudyProgress,
+  });
   const count = (s: string) => trained.trials.filter((t) => t.state === s).length;
-  o.say(`training done in ${trained.elapsedSec.toFixed(0)} s: ${count("COMPLETE")} complete, ${count("PRUNED")} pruned, ${count("FAIL")} failed; best ${trained.best ? `trial ${trained.best.number} = ${trained.best.value?.toFixed(4)}` : "none"}`);
+  o.say(
+    `training done in ${trained.elapsedSec.toFixed(0)} s: ${count("COMPLETE")} complete, ${count("PRUNED")} pruned, ${count("FAIL")} failed; best ${trained.best ? `trial ${trained.best.number} = ${trained.best.value?.toFixed(4)}` : "none"}`,
+  );
 
   // 2. ensemble sync, 3. deploy check with validation
   const db = new StateDb(paths.stateDb);
   try {
-    const sync = await syncEnsemble({ paths, study, topN: c.ensemble.topN, tickers: c.trading.tickers, timeframe: c.trading.timeframe, templates: c.models.templates, nowMs: Date.now() });
-    o.say(`ensemble sync: v${sync.version} with ${sync.members.length} members${sync.skipped.length ? ` (${sync.skipped.length} trials skipped)` : ""}`);
+    const sync = await syncEnsemble({
+      paths,
+      study,
+      topN: c.ensemble.topN,
+      tickers: c.trading.tickers,
+      timeframe: c.trading.timeframe,
+      templates: c.models.templates,
+      nowMs: Date.now(),
+    });
+    o.say(
+      `ensemble sync: v${sync.version} with ${sync.members.length} members${sync.skipped.length ? ` (${sync.skipped.length} trials skipped)` : ""}`,
+    );
     const { runDeployCheck } = await import("../core/jobs/deploy.js");
     const dep = await runDeployCheck({ paths, config: c, db, nowMs: Date.now(), study });
     o.say(`deploy check: ${dep.action} — ${dep.summary}`);
@@ -133,7 +167,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
             run: async (ctx: JobContext) => {
               const { runWatchdogPass } = await import("../core/jobs/watchdog.js");
               // the trader runs in this process: nothing to spawn, every health check still runs
-              return runWatchdogPass({ paths: ctx.paths, config: ctx.loaded.config, clock: ctx.clock, db: ctx.db, specs: [] });
+              return runWatchdogPass({
+                paths: ctx.paths,
+                config: ctx.loaded.config,
+                clock: ctx.clock,
+                db: ctx.db,
+                specs: [],
+              });
             },
           }
         : j,
@@ -145,7 +185,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     let bars = 0;
     let deployedDuring = 0;
     if (dep.action === "DEPLOYED" || dep.action === "NOOP") {
-      o.say(`replay: ${iso(from)} → ${iso(to)} (${totalBars} bars) on a simulated clock, jobs: ${jobs.map((j) => j.name).join(", ")}`);
+      o.say(
+        `replay: ${iso(from)} → ${iso(to)} (${totalBars} bars) on a simulated clock, jobs: ${jobs.map((j) => j.name).join(", ")}`,
+      );
       await runTraderLoop({
         paths,
         config: c,
@@ -184,17 +226,35 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
           fills.reduce((s, f) => s + f.fee, 0),
         )
       : null;
-    const runs = db.db.prepare("SELECT job, count(*) AS n, sum(ok = 0) AS failed, max(started) AS last FROM job_runs GROUP BY job").all() as { job: string; n: number; failed: number; last: number }[];
-    const deployments = (db.db.prepare("SELECT ts, action, details FROM deployments ORDER BY id").all() as { ts: number; action: string; details: string | null }[]).map((d) => ({
+    const runs = db.db
+      .prepare("SELECT job, count(*) AS n, sum(ok = 0) AS failed, max(started) AS last FROM job_runs GROUP BY job")
+      .all() as { job: string; n: number; failed: number; last: number }[];
+    const deployments = (
+      db.db.prepare("SELECT ts, action, details FROM deployments ORDER BY id").all() as {
+        ts: number;
+        action: string;
+        details: string | null;
+      }[]
+    ).map((d) => ({
       action: d.action,
       summary: d.details ?? "",
       at: iso(d.ts),
     }));
-    const alerts = db.recentEvents(20, "WARNING").map((e) => ({ timestamp: iso(e.ts), severity: e.severity, process: e.process, message: e.message }));
+    const alerts = db
+      .recentEvents(20, "WARNING")
+      .map((e) => ({ timestamp: iso(e.ts), severity: e.severity, process: e.process, message: e.message }));
     const outDir = join(dir, "demo_report");
     mkdirSync(outDir, { recursive: true });
-    const files = { report: join(outDir, "report.json"), markdown: join(outDir, "report.md"), chart: join(outDir, "chart.svg"), equity: join(outDir, "equity.csv") };
-    writeFileSync(files.equity, `timestamp,equity,btc_hodl,ew_hodl\n${eq.map((e) => `${iso(e.bar_time)},${e.equity.toFixed(4)},${e.benchmark?.btc_hodl?.toFixed(4)},${e.benchmark?.ew_hodl?.toFixed(4)}`).join("\n")}\n`);
+    const files = {
+      report: join(outDir, "report.json"),
+      markdown: join(outDir, "report.md"),
+      chart: join(outDir, "chart.svg"),
+      equity: join(outDir, "equity.csv"),
+    };
+    writeFileSync(
+      files.equity,
+      `timestamp,equity,btc_hodl,ew_hodl\n${eq.map((e) => `${iso(e.bar_time)},${e.equity.toFixed(4)},${e.benchmark?.btc_hodl?.toFixed(4)},${e.benchmark?.ew_hodl?.toFixed(4)}`).join("\n")}\n`,
+    );
     writeFileSync(
       files.chart,
       equityChartSvg(
@@ -210,7 +270,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     const report: DemoReport = {
       workspace: dir,
       study,
-      training: { trials: trained.trials.length, complete: count("COMPLETE"), pruned: count("PRUNED"), failed: count("FAIL"), best: trained.best ? { number: trained.best.number, value: trained.best.value ?? Number.NaN } : null, seconds: trained.elapsedSec },
+      training: {
+        trials: trained.trials.length,
+        complete: count("COMPLETE"),
+        pruned: count("PRUNED"),
+        failed: count("FAIL"),
+        best: trained.best ? { number: trained.best.number, value: trained.best.value ?? Number.NaN } : null,
+        seconds: trained.elapsedSec,
+      },
       ensemble: { version: sync.version, members: sync.members.length },
       deployments,
       replay: { from: iso(from), to: iso(to), bars, metrics },

@@ -25,7 +25,13 @@ export function liveTraders(paths: WorkspacePaths): ProcessIdentity[] {
 
 export async function deployJob(ctx: JobContext): Promise<JobResult> {
   const { runDeployCheck } = await import("../core/jobs/deploy.js");
-  const r = await runDeployCheck({ paths: ctx.paths, config: ctx.loaded.config, db: ctx.db, nowMs: ctx.clock.now(), trader: liveTraders(ctx.paths)[0] });
+  const r = await runDeployCheck({
+    paths: ctx.paths,
+    config: ctx.loaded.config,
+    db: ctx.db,
+    nowMs: ctx.clock.now(),
+    trader: liveTraders(ctx.paths)[0],
+  });
   // a refused candidate is the gate doing its job, not a failed run
   return { ok: r.action !== "ERROR", summary: `${r.action}: ${r.summary}`, details: r.details };
 }
@@ -40,12 +46,45 @@ export async function watchdogJob(ctx: JobContext): Promise<JobResult> {
   const { runWatchdogPass } = await import("../core/jobs/watchdog.js");
   const { hubFromConfig } = await import("../core/jobs/notifyHub.js");
   const c = ctx.loaded.config;
-  return runWatchdogPass({ paths: ctx.paths, config: c, clock: ctx.clock, db: ctx.db, hub: hubFromConfig(c, { clock: ctx.clock }) });
+  return runWatchdogPass({
+    paths: ctx.paths,
+    config: c,
+    clock: ctx.clock,
+    db: ctx.db,
+    hub: hubFromConfig(c, { clock: ctx.clock }),
+  });
+}
+
+/** The watchdog as one loop for the host's lifetime: passes every interval, restarts within seconds. */
+export async function watchdogDaemon(ctx: JobContext, onRun: (r: JobResult) => void): Promise<void> {
+  const { Watchdog, acquireWatchdogLock } = await import("../core/jobs/watchdog.js");
+  const { hubFromConfig } = await import("../core/jobs/notifyHub.js");
+  const c = ctx.loaded.config;
+  const lock = await acquireWatchdogLock(ctx.paths);
+  const w = new Watchdog({
+    paths: ctx.paths,
+    config: c,
+    clock: ctx.clock,
+    db: ctx.db,
+    hub: hubFromConfig(c, { clock: ctx.clock }),
+  });
+  try {
+    await w.run(ctx.signal, onRun);
+  } finally {
+    w.close();
+    lock.release();
+  }
 }
 
 export async function monitorJob(ctx: JobContext): Promise<JobResult> {
   const { runMonitorPass } = await import("../core/jobs/monitor.js");
   const { hubFromConfig } = await import("../core/jobs/notifyHub.js");
   const c = ctx.loaded.config;
-  return runMonitorPass({ paths: ctx.paths, config: c, clock: ctx.clock, db: ctx.db, hub: hubFromConfig(c, { clock: ctx.clock }) });
+  return runMonitorPass({
+    paths: ctx.paths,
+    config: c,
+    clock: ctx.clock,
+    db: ctx.db,
+    hub: hubFromConfig(c, { clock: ctx.clock }),
+  });
 }

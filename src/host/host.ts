@@ -11,7 +11,7 @@ import { LockError } from "../core/errors.js";
 import { StateDb } from "../core/state/db.js";
 import { workspacePaths } from "../core/workspace/paths.js";
 import { intervalToCron } from "./interval.js";
-import { type JobDef, JOBS, jobLog, runJob } from "./jobs.js";
+import { JOBS, type JobDef, jobLog, runJob } from "./jobs.js";
 import { livePid, removeOwnPidFile, writePidFile } from "./pidfile.js";
 
 /** Path of the host's pid file. */
@@ -52,6 +52,24 @@ export async function runHost(o: HostOptions): Promise<void> {
   try {
     for (const job of o.jobs ?? JOBS) {
       if (!job.enabled(first)) continue;
+      if (job.daemon) {
+        const loaded = first;
+        const d = job
+          .daemon({ loaded, paths, db, clock, signal: o.signal }, (r) => o.onRun?.(job.name, r.ok, r.summary))
+          .catch((err) => {
+            jobLog(paths, job.name, `${new Date().toISOString()} FAILED ${(err as Error).message}`);
+            db.addEvent({
+              ts: clock.now(),
+              severity: "CRITICAL",
+              process: "automation",
+              kind: "daemon_failed",
+              message: `${job.name} stopped: ${(err as Error).message}`,
+            });
+          });
+        running.add(d);
+        db.setKv(`host:job:${job.name}`, { loop: true, intervalSec: job.intervalSec(first) });
+        continue;
+      }
       const expr = intervalToCron(job.intervalSec(first), `${job.name} interval`);
       const task = cron.schedule(
         expr,

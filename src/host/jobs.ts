@@ -35,6 +35,11 @@ export interface JobDef {
   /** Whether the host schedules it at all. */
   enabled: (l: LoadedConfig) => boolean;
   run: (ctx: JobContext) => Promise<JobResult>;
+  /**
+   * For a job that must react between its intervals (the watchdog restarts a killed child within
+   * seconds): run it as one long-lived loop for the host's lifetime instead of one cron run per interval.
+   */
+  daemon?: (ctx: JobContext, onRun: (r: JobResult) => void) => Promise<void>;
 }
 
 /** The jobs, in the order `automation status` lists them. */
@@ -82,6 +87,7 @@ export const JOBS: JobDef[] = [
     intervalSec: (l) => l.config.watchdog.checkIntervalSec,
     enabled: () => true,
     run: async (ctx) => (await import("./adapters.js")).watchdogJob(ctx),
+    daemon: async (ctx, onRun) => (await import("./adapters.js")).watchdogDaemon(ctx, onRun),
   },
   {
     name: "monitor",

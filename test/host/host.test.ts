@@ -89,7 +89,9 @@ describe("automation host", () => {
       join(ws, "capp.config.json"),
       JSON.stringify({
         watchdog: { checkIntervalSec: 2 },
-        processes: [{ name: "sleeper", command: process.execPath, args: ["-e", "setInterval(() => {}, 1000)"], instances: 1 }],
+        processes: [
+          { name: "sleeper", command: process.execPath, args: ["-e", "setInterval(() => {}, 1000)"], instances: 1 },
+        ],
       }),
     );
     const a = capp(["-w", ws, "--json", "automation", "start"]);
@@ -111,9 +113,31 @@ describe("automation host", () => {
       if (p) childPid = p.pid;
     }
     expect(childPid).toBeGreaterThan(0);
+    // the host keeps it supervised: kill -9 → running again (new pid) within 2 s
+    process.kill(childPid, "SIGKILL");
+    const killedAt = Date.now();
+    let newPid = 0;
+    while (!newPid && Date.now() - killedAt < 5000) {
+      await sleep(100);
+      const s = JSON.parse(capp(["-w", ws, "--json", "automation", "status"]).stdout);
+      const p = s.processes.find(
+        (x: { name: string; alive: boolean; pid: number }) =>
+          x.name.startsWith("sleeper") && x.alive && x.pid !== childPid,
+      );
+      if (p) newPid = p.pid;
+    }
+    expect(newPid).toBeGreaterThan(0);
+    expect(Date.now() - killedAt).toBeLessThan(2000 + 400); // + one status call
+    childPid = newPid;
     const status = JSON.parse(capp(["-w", ws, "--json", "automation", "status"]).stdout);
     expect(status.host.pid).toBe(first.pid);
-    expect(status.jobs.map((j: { name: string }) => j.name)).toEqual(["ensemble-sync", "deploy-check", "watchdog", "monitor", "scheduler-tick"]);
+    expect(status.jobs.map((j: { name: string }) => j.name)).toEqual([
+      "ensemble-sync",
+      "deploy-check",
+      "watchdog",
+      "monitor",
+      "scheduler-tick",
+    ]);
     expect(status.jobs.find((j: { name: string }) => j.name === "watchdog").lastRun).not.toBeNull();
     // an unrelated process running the same binary must survive
     const bystander = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });

@@ -36,7 +36,9 @@ const risk = {
 
 describe("trader session", () => {
   it("client order ids are deterministic per (session, bar, symbol)", () => {
-    expect(clientOrderId("paper_local", Date.UTC(2022, 8, 1, 5), "BTC/USD")).toBe("paper_local-20220901T050000Z-BTCUSD");
+    expect(clientOrderId("paper_local", Date.UTC(2022, 8, 1, 5), "BTC/USD")).toBe(
+      "paper_local-20220901T050000Z-BTCUSD",
+    );
   });
 
   it("refuses to restore a session made for other tickers or capital (F-33)", () => {
@@ -47,7 +49,9 @@ describe("trader session", () => {
     const s = new TraderSession({ ...base, tickers: ["BTC/USD", "ETH/USD"] });
     (s as unknown as { save(): void }).save();
     expect(() => new TraderSession({ ...base, tickers: ["ETH/USD", "BTC/USD"] })).toThrow(DataError);
-    expect(() => new TraderSession({ ...base, tickers: ["BTC/USD", "ETH/USD"], capital: 1000 })).toThrow(/session s1 was started with/);
+    expect(() => new TraderSession({ ...base, tickers: ["BTC/USD", "ETH/USD"], capital: 1000 })).toThrow(
+      /session s1 was started with/,
+    );
     expect(() => new TraderSession({ ...base, tickers: ["BTC/USD", "ETH/USD"] })).not.toThrow();
     db.close();
   });
@@ -57,15 +61,30 @@ describe("trader session", () => {
     const store = BarStore.open(join(ws, "databases/bars.db"));
     importSample(store);
     const tickers = ["AAVE/USD", "AVAX/USD", "BCH/USD", "BTC/USD", "ETH/USD", "LINK/USD", "LTC/USD"];
-    const fm = computeFeatures(alignFromStore(store, tickers, { timeframe: "1h", fromMs: Date.UTC(2022, 5, 1), toMs: Date.UTC(2022, 6, 1) }));
+    const fm = computeFeatures(
+      alignFromStore(store, tickers, { timeframe: "1h", fromMs: Date.UTC(2022, 5, 1), toMs: Date.UTC(2022, 6, 1) }),
+    );
     store.close();
     const m1 = writeTradingEnsemble(ws, { n: 1, seed: 3, lookback: 1 });
     // a second member with lookback 2, other exponents and the tickers in reverse order
     const m2 = writeTradingEnsemble(ws, { n: 1, seed: 4, lookback: 2, study: "other" });
     const p2 = readPackage(join(ws, m2.members[0].package_path));
     const reversedDir = join(ws, "train_results/ensemble/store/reversed");
-    const meta2 = writePackage(reversedDir, { ...p2.meta, tickers: [...p2.meta.tickers].reverse(), norm: { cash: -12, stocks: -3, tech: -7, reward: -9 } }, p2.onnxBytes);
-    const members = [m1.members[0], { ...m2.members[0], study_name: m1.study_name, package_path: "train_results/ensemble/store/reversed", tickers: meta2.tickers, sha256: meta2.sha256 }];
+    const meta2 = writePackage(
+      reversedDir,
+      { ...p2.meta, tickers: [...p2.meta.tickers].reverse(), norm: { cash: -12, stocks: -3, tech: -7, reward: -9 } },
+      p2.onnxBytes,
+    );
+    const members = [
+      m1.members[0],
+      {
+        ...m2.members[0],
+        study_name: m1.study_name,
+        package_path: "train_results/ensemble/store/reversed",
+        tickers: meta2.tickers,
+        sha256: meta2.sha256,
+      },
+    ];
     const manifest = buildManifest(m1.study_name, "maximize", members, 1, 0);
     writeManifest(join(ws, "m.json"), manifest);
     const runner = await EnsembleRunner.load(manifest, ws);
@@ -77,10 +96,16 @@ describe("trader session", () => {
     // reference: build member 2's state by hand in its own ticker order and run its actor directly
     const b2 = new StateBuilder(meta2, fm);
     const s2 = new Float32Array(b2.dim);
-    b2.write(s2, t, 321, meta2.tickers.map((x) => holdings[tickers.indexOf(x)]));
+    b2.write(
+      s2,
+      t,
+      321,
+      meta2.tickers.map((x) => holdings[tickers.indexOf(x)]),
+    );
     const a2 = await loadActor(join(reversedDir, "actor.onnx"));
     const out2 = await a2.runOne(s2);
-    for (let j = 0; j < meta2.tickers.length; j++) expect(d.actions[1][tickers.indexOf(meta2.tickers[j])]).toBeCloseTo(out2[j], 5);
+    for (let j = 0; j < meta2.tickers.length; j++)
+      expect(d.actions[1][tickers.indexOf(meta2.tickers[j])]).toBeCloseTo(out2[j], 5);
     expect(s2.length).toBe(1 + 7 + 14 * 7 * 2);
     await a2.release();
     await runner.release();

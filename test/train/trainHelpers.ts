@@ -1,5 +1,5 @@
 /** Shared setup of the training tests: the bundled sample in a temp bar store, a config, training bars. */
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CappConfig, ConfigSchema } from "../../src/core/config/schema.js";
@@ -7,17 +7,19 @@ import { BarStore } from "../../src/core/market/barstore.js";
 import { importSample } from "../../src/core/market/sample.js";
 import { loadTrainingData, type TrainingData } from "../../src/core/train/data.js";
 
-/** A temp workspace folder holding `databases/bars.db` with the bundled sample. */
+/** A temp workspace folder (default layout paths) holding `databases/bars.db` with the bundled sample. */
 export function sampleWorkspace(): { root: string; barsDb: string; optunaDb: string } {
   const root = mkdtempSync(join(tmpdir(), "capp-train-"));
-  const barsDb = join(root, "bars.db");
+  mkdirSync(join(root, "databases"), { recursive: true });
+  mkdirSync(join(root, "train_results", "ensemble"), { recursive: true });
+  const barsDb = join(root, "databases", "bars.db");
   const store = BarStore.open(barsDb);
   try {
     importSample(store);
   } finally {
     store.close();
   }
-  return { root, barsDb, optunaDb: join(root, "optuna.db") };
+  return { root, barsDb, optunaDb: join(root, "databases", "optuna_cappuccino.db") };
 }
 
 /** Default config with `overrides` (one level deep per section). */

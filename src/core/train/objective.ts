@@ -156,15 +156,21 @@ export async function runObjective(data: TrainingData, s: TrialSettings, o: Obje
   return { ...base, state: "COMPLETE" };
 }
 
-/** Summary user attrs of a result (the original's names, original-system.md §6). */
+/** A finite number, or null (NaN/±∞ cannot be stored as JSON by the writer; a pruned trial's NaN Sharpe reads as null). */
+const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/**
+ * Summary user attrs of a result (the original's names, original-system.md §6); non-finite
+ * Sharpes (a fold without volatility) are stored as null.
+ */
 export function objectiveUserAttrs(r: ObjectiveResult, timeframe: string): Record<string, unknown> {
   return {
     timeframe,
-    sharpe_list_bot: r.sharpeBot,
-    sharpe_list_hodl: r.sharpeHodl,
-    mean_sharpe_bot: mean(r.sharpeBot),
-    mean_sharpe_hodl: mean(r.sharpeHodl),
-    std_sharpe_bot: stdPop(r.sharpeBot),
+    sharpe_list_bot: r.sharpeBot.map(num),
+    sharpe_list_hodl: r.sharpeHodl.map(num),
+    mean_sharpe_bot: num(mean(r.sharpeBot)),
+    mean_sharpe_hodl: num(mean(r.sharpeHodl)),
+    std_sharpe_bot: num(stdPop(r.sharpeBot)),
     test_fills: r.fills,
     test_fees_usd: r.folds.reduce((s, f) => s + f.fees, 0),
   };
