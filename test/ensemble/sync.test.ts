@@ -6,7 +6,7 @@ import { loadConfig } from "../../src/core/config/load.js";
 import { readManifest } from "../../src/core/ensemble/manifest.js";
 import { type SyncOptions, syncEnsemble } from "../../src/core/ensemble/sync.js";
 import { workspacePaths } from "../../src/core/workspace/paths.js";
-import { capp, copyWorkspace, EXAMPLE, MAIN_STUDY } from "../helpers/workspace.js";
+import { capp, copyWorkspace, EXAMPLE, MAIN_STUDY, REPO } from "../helpers/workspace.js";
 
 type ModelInfo = { damage?: string; weights_dir: string };
 const expected = JSON.parse(readFileSync(join(EXAMPLE, "expected.json"), "utf8")) as {
@@ -174,6 +174,25 @@ describe("capp ensemble sync / readiness check (CLI)", () => {
     const r3 = capp(["-w", dir, "readiness", "check"]);
     expect(r3.code).toBe(1);
     expect(r3.stdout).toMatch(/FAIL optuna db .*optuna_cappuccino\.db/);
+  });
+
+  it("without --once it loops, and exits within 1 s of SIGTERM", async () => {
+    const dir = copyWorkspace();
+    const child = spawn(process.execPath, [join(REPO, "bin/capp.js"), "-w", dir, "ensemble", "sync"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    while (!out.includes("ensemble")) await new Promise((r) => setTimeout(r, 50));
+    const t = Date.now();
+    const code = await new Promise((r) => {
+      child.on("exit", r);
+      child.kill("SIGTERM");
+    });
+    expect(Date.now() - t).toBeLessThan(1000);
+    expect(code).toBe(0);
   });
 
   it("a malformed .env.training value exits 2 with one clear line", () => {

@@ -131,3 +131,20 @@ describe("planOrders", () => {
     expect(again.orders).toEqual([]);
   });
 });
+
+describe("no-trade band", () => {
+  it("model orders under minTradePct of equity are not sent; a full exit always is", () => {
+    const s = newRiskState();
+    applyFill(s, "ETH/USD", "buy", 0.1, 1_000, 0, 0);
+    const p = params({ minTradePct: 0.02, portfolioTrailingStopPct: 0, profitTakeThresholdPct: 0 });
+    const base = { time: 10 * H, tickers, cash: 400, holdings: [0, 0.1], prices: [20_000, 1_000] };
+    // equity 500 → band 10 USD: a 6 USD buy and a 5 USD sell are held back
+    expect(planOrders(p, s, { ...base, targets: [0.0003, 0.095] }).orders).toEqual([]);
+    // a 12 USD buy goes through
+    expect(planOrders(p, s, { ...base, targets: [0.0006, 0.1] }).orders.map((o) => o.side)).toEqual(["buy"]);
+    // selling the whole (small) position is an exit, never held back
+    expect(planOrders(p, s, { ...base, holdings: [0, 0.004], cash: 496, targets: [0, 0] }).orders).toEqual([
+      { index: 1, symbol: "ETH/USD", side: "sell", qty: 0.004, reason: "model" },
+    ]);
+  });
+});

@@ -131,6 +131,8 @@ export const RiskSchema = z.object({
     "LTC/USD": 0.01,
     "UNI/USD": 0.15,
   }),
+  /** No-trade band: model orders below this fraction of equity are not sent (fees dominate them). */
+  minTradePct: fraction.default(0.02),
   /** Safety factor on the minimum order size (seed ALPACA_QTY_SAFETY_FACTOR). */
   minOrderSafetyFactor: z.number().min(1).default(1.1),
 });

@@ -17,5 +17,6 @@ export function riskParams(c: CappConfig, tickers: readonly string[] = c.trading
     cashReservePct: r.cashReservePct,
     feeRate: c.trading.feeRate,
     minOrderQty: tickers.map((t) => (r.minOrderSize[t] ?? 0) * r.minOrderSafetyFactor),
+    minTradePct: r.minTradePct,
   };
 }

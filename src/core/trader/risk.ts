@@ -26,6 +26,11 @@ export interface RiskParams {
   feeRate: number;
   /** Minimum order size per ticker index (base units), already multiplied by the safety factor. */
   minOrderQty: ArrayLike<number>;
+  /**
+   * No-trade band: a model order smaller than this fraction of equity is not sent (0.02 = 2 %).
+   * Small re-balancing trades cost two fees and add nothing; risk exits are never held back.
+   */
+  minTradePct?: number;
 }
 
 /** Per-position risk memory. */
@@ -221,12 +226,14 @@ export function planOrders(
 
   // orders: sells first, then buys with the cash they leave
   const orders: PlannedOrder[] = [];
+  const band = (p.minTradePct ?? 0) * equity;
   let cash = input.cash;
   for (let i = 0; i < n; i++) {
     const q = holdings[i] - target[i];
     if (q <= 0) continue;
     const qty = target[i] === 0 ? holdings[i] : q;
     if (qty < p.minOrderQty[i]) continue; // below the exchange minimum: dust stays
+    if (reason[i] === "model" && target[i] > 0 && qty * prices[i] < band) continue; // inside the no-trade band
     orders.push({ index: i, symbol: tickers[i], side: "sell", qty, reason: reason[i] });
     cash += qty * prices[i] * (1 - p.feeRate);
   }
@@ -236,7 +243,7 @@ export function planOrders(
     if (q <= 0 || available <= 0) continue;
     // 0.99: room for the move between this close and the next open (seed STOCK_BUY_SAFETY_FACTOR)
     const qty = Math.min(q, (available / (prices[i] * (1 + p.feeRate))) * 0.99);
-    if (qty < p.minOrderQty[i]) continue;
+    if (qty < p.minOrderQty[i] || qty * prices[i] < band) continue;
     orders.push({ index: i, symbol: tickers[i], side: "buy", qty, reason: reason[i] });
     available -= qty * prices[i] * (1 + p.feeRate);
   }
