@@ -47,7 +47,9 @@ const spec = {
 };
 const runs = buildableRuns(data.fm, LOOKBACK, data.lo, data.hi);
 
-section(`training: env and PPO (net ${NET}, lookback ${LOOKBACK}, state ${1 + 7 + 14 * 7 * LOOKBACK}, batch ${BATCH}, rollout ${TARGET}, ${EPOCHS} epochs)`);
+section(
+  `training: env and PPO (net ${NET}, lookback ${LOOKBACK}, state ${1 + 7 + 14 * 7 * LOOKBACK}, batch ${BATCH}, rollout ${TARGET}, ${EPOCHS} epochs)`,
+);
 {
   const env = new TradingEnv(spec, { runs, episodeBars: 720, seed: 1 });
   const rng = new Rng(2);
@@ -66,10 +68,16 @@ section(`training: env and PPO (net ${NET}, lookback ${LOOKBACK}, state ${1 + 7 
   const env = new TradingEnv(spec, { runs, episodeBars: 720, seed: 1 });
   const steps = 8192;
   const t0 = performance.now();
-  const r = trainPPO(env, { netDim: NET, learningRate: 1e-4, gamma: 0.98 }, { seed: 1, breakStep: steps, targetStep: TARGET, batchSize: BATCH, epochs: EPOCHS });
+  const r = trainPPO(
+    env,
+    { netDim: NET, learningRate: 1e-4, gamma: 0.98 },
+    { seed: 1, breakStep: steps, targetStep: TARGET, batchSize: BATCH, epochs: EPOCHS },
+  );
   const s = (performance.now() - t0) / 1000;
   const updates = r.curve.length * EPOCHS * Math.floor(TARGET / BATCH);
-  console.log(`PPO training: ${(r.steps / s).toFixed(0)} env steps/s incl. updates; ${(updates / s).toFixed(1)} minibatch updates/s (${updates} updates of ${BATCH} rows in ${s.toFixed(2)} s)`);
+  console.log(
+    `PPO training: ${(r.steps / s).toFixed(0)} env steps/s incl. updates; ${(updates / s).toFixed(1)} minibatch updates/s (${updates} updates of ${BATCH} rows in ${s.toFixed(2)} s)`,
+  );
 }
 
 // actor+critic forward+backward of one minibatch, ours vs PyTorch CPU (1 thread)
@@ -129,7 +137,9 @@ if (probe.status === 0) {
   const r = spawnSync("python3", ["-c", py], { encoding: "utf8" });
   const torchMs = Number(r.stdout.trim());
   if (r.status === 0 && Number.isFinite(torchMs))
-    console.log(`PyTorch CPU (1 thread) ${torchMs.toFixed(3)} ms → capp/PyTorch time ratio ${(oursMs / torchMs).toFixed(2)}×`);
+    console.log(
+      `PyTorch CPU (1 thread) ${torchMs.toFixed(3)} ms → capp/PyTorch time ratio ${(oursMs / torchMs).toFixed(2)}×`,
+    );
   else console.log(`PyTorch baseline failed: ${r.stderr.trim().split("\n").pop()}`);
 } else console.log("PyTorch baseline unavailable (python3 -c 'import torch' failed): capp figures only");
 
@@ -145,11 +155,31 @@ section("training: resident memory over trials in one worker (tiny trials)");
     return process.memoryUsage().rss / 2 ** 20;
   };
   const t0 = performance.now();
-  await runStudy({ config, paths, study: "bench_mem", quick: true, nTrials: 1, sampler: "random", searchSpace: space, data: small });
+  await runStudy({
+    config,
+    paths,
+    study: "bench_mem",
+    quick: true,
+    nTrials: 1,
+    sampler: "random",
+    searchSpace: space,
+    data: small,
+  });
   const after1 = rss();
-  const r = await runStudy({ config, paths, study: "bench_mem", quick: true, nTrials: 49, sampler: "random", searchSpace: space, data: small });
+  const r = await runStudy({
+    config,
+    paths,
+    study: "bench_mem",
+    quick: true,
+    nTrials: 49,
+    sampler: "random",
+    searchSpace: space,
+    data: small,
+  });
   const after50 = rss();
   const s = (performance.now() - t0) / 1000;
   const c = r.trials.filter((t) => t.state === "COMPLETE").length;
-  console.log(`RSS after 1 trial ${after1.toFixed(0)} MiB, after 50 trials ${after50.toFixed(0)} MiB (Δ ${(after50 - after1).toFixed(1)} MiB; ${c + 1}/50 COMPLETE with packages; ${s.toFixed(1)} s${globalThis.gc ? "" : "; run with --expose-gc for stable figures"})`);
+  console.log(
+    `RSS after 1 trial ${after1.toFixed(0)} MiB, after 50 trials ${after50.toFixed(0)} MiB (Δ ${(after50 - after1).toFixed(1)} MiB; ${c + 1}/50 COMPLETE with packages; ${s.toFixed(1)} s${globalThis.gc ? "" : "; run with --expose-gc for stable figures"})`,
+  );
 }

@@ -7,6 +7,7 @@
  * SIGTERM/SIGINT is passed on to them, and each fails its running trial as "interrupted".
  */
 import type { Command } from "commander";
+import type { SearchSpace } from "../core/train/samplers.js";
 import type { RunStudyResult, StudyProgress, TrialOutcome } from "../core/train/study.js";
 import { makeCtx } from "./context.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
@@ -39,14 +40,22 @@ function fmtSec(s: number | null): string {
   return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${Math.round(s)}s`;
 }
 
-function outcomeLine(o: TrialOutcome, k: number, total: number, best: { number: number; value: number } | null, eta: number | null): string {
-  const state = o.state === "COMPLETE" ? color.green(o.state) : o.state === "PRUNED" ? color.yellow(o.state) : color.red(o.state);
+function outcomeLine(
+  o: TrialOutcome,
+  k: number,
+  total: number,
+  best: { number: number; value: number } | null,
+  eta: number | null,
+): string {
+  const state =
+    o.state === "COMPLETE" ? color.green(o.state) : o.state === "PRUNED" ? color.yellow(o.state) : color.red(o.state);
   const val = o.value !== null ? ` value ${o.value.toFixed(4)}` : o.reason ? ` (${o.reason})` : "";
   const b = best ? `best #${best.number} ${best.value.toFixed(4)}` : "no COMPLETE trial yet";
   return `trial ${k}/${total} #${o.number} ${state}${val} in ${o.seconds.toFixed(1)} s — ${b}, ETA ${fmtSec(eta)}`;
 }
 
-async function readSpace(file: string): Promise<Record<string, unknown>> {
+/** Read a `--space` JSON file of search-space dimensions. @throws ConfigError naming the file and key. */
+async function readSpace(file: string): Promise<SearchSpace> {
   const { readFileSync } = await import("node:fs");
   const { z } = await import("zod");
   const { DistributionSchema } = await import("../core/config/schema.js");
@@ -55,20 +64,29 @@ async function readSpace(file: string): Promise<Record<string, unknown>> {
   try {
     raw = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new ConfigError(`--space ${file} is not a readable JSON file (${(err as Error).message})`, 'write {"param": {"kind": "float", "low": 0, "high": 1}, …}');
+    throw new ConfigError(
+      `--space ${file} is not a readable JSON file (${(err as Error).message})`,
+      'write {"param": {"kind": "float", "low": 0, "high": 1}, …}',
+    );
   }
   const r = z.record(z.string(), DistributionSchema).safeParse(raw);
   if (!r.success) {
     const i = r.error.issues[0];
-    throw new ConfigError(`--space ${file}: ${i.path.join(".")} ${i.message}`, "use Optuna-like dimensions: {kind: float|int|categorical, low, high, step?, log?} or {kind: categorical, choices}");
+    throw new ConfigError(
+      `--space ${file}: ${i.path.join(".")} ${i.message}`,
+      "use Optuna-like dimensions: {kind: float|int|categorical, low, high, step?, log?} or {kind: categorical, choices}",
+    );
   }
-  return r.data;
+  return r.data as SearchSpace;
 }
 
+/** Register `capp train` (flags override config `training.*`; see src/core/train/README.md). */
 export function registerTrain(program: Command, globals: () => GlobalOptions): void {
   program
     .command("train")
-    .description("train PPO agents in a hyperparameter study (Optuna storage) and write a model package per COMPLETE trial")
+    .description(
+      "train PPO agents in a hyperparameter study (Optuna storage) and write a model package per COMPLETE trial",
+    )
     .option("--study <name>", "study name (default ACTIVE_STUDY_NAME, else capp_<date>)")
     .option("--n-trials <n>", "trials to run (default training.nTrials)", int)
     .option("--workers <n>", "parallel worker processes on the study (default training.workers)", int)
@@ -101,7 +119,10 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
         const r = await runWorkers(ctx.paths.optunaDb, study, nTrials, workers, f, opts, c.training.timeoutSec);
         if (opts.json) printJson({ ok: r.failedWorkers === 0, study, ...r });
         else {
-          say(opts, `study ${study}: ${r.done} trials (${r.complete} COMPLETE, ${r.pruned} PRUNED, ${r.failed} FAIL) by ${workers} workers`);
+          say(
+            opts,
+            `study ${study}: ${r.done} trials (${r.complete} COMPLETE, ${r.pruned} PRUNED, ${r.failed} FAIL) by ${workers} workers`,
+          );
           if (r.best) say(opts, `best trial #${r.best.number} value ${r.best.value.toFixed(4)}`);
         }
         if (r.failedWorkers > 0) process.exitCode = 1;
@@ -113,15 +134,24 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
       const started = Date.now();
       const onProgress = (e: StudyProgress) => {
         if (f.worker) {
-          if (e.kind === "trial_end" || e.kind === "start") process.stdout.write(`${JSON.stringify({ event: e.kind, ...e })}\n`);
+          if (e.kind === "trial_end" || e.kind === "start")
+            process.stdout.write(`${JSON.stringify({ event: e.kind, ...e })}\n`);
           return;
         }
         if (e.kind === "start") {
           const d = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace("T", " ");
-          say(opts, `study ${e.study}: ${e.nTrials} trials on bars ${d(e.trainFromMs)} → ${d(e.trainToMs)} (held out from ${d(e.heldOutFromMs)})`);
-          if (e.staleFailed.length) say(opts, color.yellow(`failed ${e.staleFailed.length} stale RUNNING trial(s): ${e.staleFailed.join(", ")}`));
+          say(
+            opts,
+            `study ${e.study}: ${e.nTrials} trials on bars ${d(e.trainFromMs)} → ${d(e.trainToMs)} (held out from ${d(e.heldOutFromMs)})`,
+          );
+          if (e.staleFailed.length)
+            say(
+              opts,
+              color.yellow(`failed ${e.staleFailed.length} stale RUNNING trial(s): ${e.staleFailed.join(", ")}`),
+            );
         } else if (e.kind === "trial_end") {
-          if (process.stderr.isTTY) bar?.update(e.index, e.total, e.best ? `best #${e.best.number} ${e.best.value.toFixed(4)}` : "");
+          if (process.stderr.isTTY)
+            bar?.update(e.index, e.total, e.best ? `best #${e.best.number} ${e.best.value.toFixed(4)}` : "");
           else say(opts, outcomeLine(e.outcome, e.index, e.total, e.best, e.etaSec));
         }
       };
@@ -133,7 +163,7 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
           study,
           nTrials,
           quick: f.quick,
-          searchSpace: searchSpace as never,
+          searchSpace,
           revision: f.revision as "v3.2.0.a" | "v3.0.0.d" | undefined,
           signal: stop.signal,
           onProgress,
@@ -143,13 +173,19 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
         stop.dispose();
       }
       if (f.worker) {
-        process.stdout.write(`${JSON.stringify({ event: "result", study, trials: r.trials.length, interrupted: r.interrupted })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ event: "result", study, trials: r.trials.length, interrupted: r.interrupted })}\n`,
+        );
         return;
       }
-      if (opts.json) return printJson({ ok: true, ...r, trials: r.trials.map(({ userAttrs, ...t }) => ({ ...t, userAttrs })) });
+      if (opts.json)
+        return printJson({ ok: true, ...r, trials: r.trials.map(({ userAttrs, ...t }) => ({ ...t, userAttrs })) });
       const counts = { COMPLETE: 0, PRUNED: 0, FAIL: 0 };
       for (const t of r.trials) counts[t.state]++;
-      say(opts, `study ${r.study}: ${r.trials.length} trials in ${fmtSec((Date.now() - started) / 1000)} (${counts.COMPLETE} COMPLETE, ${counts.PRUNED} PRUNED, ${counts.FAIL} FAIL)${r.interrupted ? color.yellow(" — interrupted") : ""}${r.timedOut ? " — timeout reached" : ""}`);
+      say(
+        opts,
+        `study ${r.study}: ${r.trials.length} trials in ${fmtSec((Date.now() - started) / 1000)} (${counts.COMPLETE} COMPLETE, ${counts.PRUNED} PRUNED, ${counts.FAIL} FAIL)${r.interrupted ? color.yellow(" — interrupted") : ""}${r.timedOut ? " — timeout reached" : ""}`,
+      );
       if (r.best) say(opts, `best trial #${r.best.number} value ${r.best.value?.toFixed(4)} → ${r.best.packageDir}`);
       say(opts, color.dim(`next: capp ensemble sync --once --study ${r.study}`));
     });
@@ -188,7 +224,16 @@ async function runWorkers(
   const bar = await progress(opts, `train ×${workers}`);
   const agg: WorkersResult = { done: 0, complete: 0, pruned: 0, failed: 0, best: null, failedWorkers: 0 };
   const started = Date.now();
-  const base = [process.argv[1], "-w", opts.workspace, ...(opts.config ? ["--config", opts.config] : []), "train", "--worker", "--study", study];
+  const base = [
+    process.argv[1],
+    "-w",
+    opts.workspace,
+    ...(opts.config ? ["--config", opts.config] : []),
+    "train",
+    "--worker",
+    "--study",
+    study,
+  ];
   const extra = [
     ...(f.sampler ? ["--sampler", f.sampler] : []),
     ...(f.seed !== undefined ? ["--seed", String(f.seed)] : []),
@@ -200,7 +245,9 @@ async function runWorkers(
   for (let k = 0; k < workers; k++) {
     const share = Math.floor(nTrials / workers) + (k < nTrials % workers ? 1 : 0);
     if (share === 0) continue;
-    const child = spawn(process.execPath, [...base, "--n-trials", String(share), ...extra], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...base, "--n-trials", String(share), ...extra], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
@@ -218,9 +265,11 @@ async function runWorkers(
       if (o.state === "COMPLETE") agg.complete++;
       else if (o.state === "PRUNED") agg.pruned++;
       else agg.failed++;
-      if (o.state === "COMPLETE" && o.value !== null && (agg.best === null || o.value > agg.best.value)) agg.best = { number: o.number, value: o.value };
+      if (o.state === "COMPLETE" && o.value !== null && (agg.best === null || o.value > agg.best.value))
+        agg.best = { number: o.number, value: o.value };
       const eta = ((Date.now() - started) / 1000 / agg.done) * (nTrials - agg.done);
-      if (process.stderr.isTTY) bar.update(agg.done, nTrials, agg.best ? `best #${agg.best.number} ${agg.best.value.toFixed(4)}` : "");
+      if (process.stderr.isTTY)
+        bar.update(agg.done, nTrials, agg.best ? `best #${agg.best.number} ${agg.best.value.toFixed(4)}` : "");
       else say(opts, outcomeLine(o, agg.done, nTrials, agg.best, eta));
     });
     children.push(
@@ -228,7 +277,10 @@ async function runWorkers(
         child.on("exit", (code, sig) => {
           if (code !== 0 && !stop.signal.aborted) {
             agg.failedWorkers++;
-            if (!opts.json) process.stderr.write(`worker ${k + 1} exited with ${code ?? sig}: ${stderr.trim().split("\n").slice(-3).join(" | ")}\n`);
+            if (!opts.json)
+              process.stderr.write(
+                `worker ${k + 1} exited with ${code ?? sig}: ${stderr.trim().split("\n").slice(-3).join(" | ")}\n`,
+              );
           }
           resolve();
         });

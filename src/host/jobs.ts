@@ -40,6 +40,8 @@ export interface JobDef {
    * seconds): run it as one long-lived loop for the host's lifetime instead of one cron run per interval.
    */
   daemon?: (ctx: JobContext, onRun: (r: JobResult) => void) => Promise<void>;
+  /** The job records its own `job_runs` row (the watchdog and the monitor do): `runJob` only logs it. */
+  recordsItself?: boolean;
 }
 
 /** The jobs, in the order `automation status` lists them. */
@@ -84,6 +86,7 @@ export const JOBS: JobDef[] = [
   },
   {
     name: "watchdog",
+    recordsItself: true,
     intervalSec: (l) => l.config.watchdog.checkIntervalSec,
     enabled: () => true,
     run: async (ctx) => (await import("./adapters.js")).watchdogJob(ctx),
@@ -91,6 +94,7 @@ export const JOBS: JobDef[] = [
   },
   {
     name: "monitor",
+    recordsItself: true,
     intervalSec: (l) => l.config.monitor.intervalSec,
     enabled: (l) => !!l.config.study.active,
     run: async (ctx) => (await import("./adapters.js")).monitorJob(ctx),
@@ -130,7 +134,7 @@ export function jobLog(paths: WorkspacePaths, job: string, line: string): void {
 /** Run one job, recording the run (state DB + log). Never throws: a failure is a failed JobResult. */
 export async function runJob(job: JobDef, ctx: JobContext): Promise<JobResult> {
   const started = ctx.clock.now();
-  const id = ctx.db.startJob(job.name, started);
+  const id = job.recordsItself ? undefined : ctx.db.startJob(job.name, started);
   let result: JobResult;
   try {
     result = await job.run(ctx);
@@ -138,7 +142,8 @@ export async function runJob(job: JobDef, ctx: JobContext): Promise<JobResult> {
     result = { ok: false, summary: errorMessage(err) };
   }
   const finished = ctx.clock.now();
-  ctx.db.finishJob(id, finished, result.ok, result.summary, result.ok ? undefined : result.summary);
+  if (id !== undefined)
+    ctx.db.finishJob(id, finished, result.ok, result.summary, result.ok ? undefined : result.summary);
   jobLog(
     ctx.paths,
     job.name,

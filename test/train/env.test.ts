@@ -64,7 +64,14 @@ describe("TradingSim uses the trader's risk code", () => {
     markPrices(clone, data.tickers, closes);
     const zero = new Float32Array(7);
     const targets = scaleActions(sim.holdings, [zero], [1], [1], 500, sim.price0, new Float64Array(7));
-    const want = planOrders(s.risk, clone, { time: data.fm.times[sim.t], tickers: data.tickers, cash: sim.cash, holdings: Float64Array.from(sim.holdings), prices: closes, targets });
+    const want = planOrders(s.risk, clone, {
+      time: data.fm.times[sim.t],
+      tickers: data.tickers,
+      cash: sim.cash,
+      holdings: Float64Array.from(sim.holdings),
+      prices: closes,
+      targets,
+    });
 
     const got = sim.step(zero);
     expect(got.orders).toEqual(want.orders);
@@ -86,8 +93,12 @@ describe("TradingSim uses the trader's risk code", () => {
       assets: Object.fromEntries(data.tickers.map((t) => [t, { minOrderSize: c.risk.minOrderSize[t] ?? 0 }])),
       clock,
     });
-    const bar = (t: number) => Object.fromEntries(data.tickers.map((sym, i) => [sym, { open: px(t, i, F_OPEN), close: px(t, i, F_CLOSE) }]));
-    const actions = [Float32Array.from([0.5, 0.05, 0.8, 0.3, 0.1, 0.6, 0.4]), Float32Array.from([-1, 0, -1, -0.02, 0, -1, 0.2])];
+    const bar = (t: number) =>
+      Object.fromEntries(data.tickers.map((sym, i) => [sym, { open: px(t, i, F_OPEN), close: px(t, i, F_CLOSE) }]));
+    const actions = [
+      Float32Array.from([0.5, 0.05, 0.8, 0.3, 0.1, 0.6, 0.4]),
+      Float32Array.from([-1, 0, -1, -0.02, 0, -1, 0.2]),
+    ];
     let id = 0;
     let fees = 0;
     let fills = 0;
@@ -96,7 +107,11 @@ describe("TradingSim uses the trader's risk code", () => {
       ex.onBar(data.fm.times[t], bar(t));
       const r = sim.step(a);
       expect(r.orders.length).toBeGreaterThan(0);
-      const sent = r.orders.map((o) => ex.submitOrder({ symbol: o.symbol, side: o.side, qty: o.qty, type: "market", clientOrderId: `o${id++}` }).order.id);
+      const sent = r.orders.map(
+        (o) =>
+          ex.submitOrder({ symbol: o.symbol, side: o.side, qty: o.qty, type: "market", clientOrderId: `o${id++}` })
+            .order.id,
+      );
       ex.onBar(data.fm.times[t + 1], bar(t + 1));
       for (const oid of sent) {
         const o = ex.getOrder(oid);
@@ -144,7 +159,7 @@ describe("reward", () => {
     const candidates = [0, 1, 2, 3, 4].map((k) => {
       const sim = new TradingSim(s, t0 + k);
       sim.step(a);
-      return ((sim.value() - 500) - (sim.ewHodl() - 500)) * 2 ** -3;
+      return (sim.value() - 500 - (sim.ewHodl() - 500)) * 2 ** -3;
     });
     expect(candidates.some((x) => Math.abs(x - r.reward) < 1e-12)).toBe(true);
     expect(new Set(candidates.map((x) => x.toFixed(12))).size).toBe(5); // the match is unambiguous

@@ -31,7 +31,16 @@ beforeAll(async () => {
   ws = sampleWorkspace();
   config = testConfig();
   data = sampleTrainingData(ws.barsDb, config, 40);
-  first = await runStudy({ config, paths: ws, study: STUDY, quick: true, nTrials: 3, sampler: "random", seed: 11, data });
+  first = await runStudy({
+    config,
+    paths: ws,
+    study: STUDY,
+    quick: true,
+    nTrials: 3,
+    sampler: "random",
+    seed: 11,
+    data,
+  });
 }, 90_000);
 
 /** A fresh workspace folder reading the same bars (for studies that must not touch the main one). */
@@ -77,7 +86,14 @@ describe("runStudy on the sample", () => {
       const dir = join(ws.root, "train_results", `trial_${t.number}_1h`);
       expect(t.packageDir).toBe(dir);
       const v = await validateCandidate(
-        { study: STUDY, number: t.number, trialId: t.trialId, value: t.value as number, direction: "maximize", params: t.params },
+        {
+          study: STUDY,
+          number: t.number,
+          trialId: t.trialId,
+          value: t.value as number,
+          direction: "maximize",
+          params: t.params,
+        },
         dir,
         { tickers: config.trading.tickers, timeframe: "1h" },
       );
@@ -94,13 +110,30 @@ describe("runStudy on the sample", () => {
       expect(curve.folds[1].curve.length).toBeGreaterThan(0);
     }
     const paths = workspacePaths(ws.root, config);
-    const sync = await syncEnsemble({ paths, study: STUDY, topN: 5, tickers: config.trading.tickers, timeframe: "1h", templates: config.models.templates, nowMs: Date.now() });
+    const sync = await syncEnsemble({
+      paths,
+      study: STUDY,
+      topN: 5,
+      tickers: config.trading.tickers,
+      timeframe: "1h",
+      templates: config.models.templates,
+      nowMs: Date.now(),
+    });
     expect(sync.members.map((m) => m.trial_number).sort()).toEqual(complete.map((t) => t.number).sort());
     expect(sync.skipped).toEqual([]);
   });
 
   it("the same seed gives the same first trial (params and value)", async () => {
-    const again = await runStudy({ config, paths: otherWorkspace(), study: STUDY, quick: true, nTrials: 1, sampler: "random", seed: 11, data });
+    const again = await runStudy({
+      config,
+      paths: otherWorkspace(),
+      study: STUDY,
+      quick: true,
+      nTrials: 1,
+      sampler: "random",
+      seed: 11,
+      data,
+    });
     expect(again.trials[0].params).toEqual(first.trials[0].params);
     expect(again.trials[0].state).toBe(first.trials[0].state);
     expect(again.trials[0].userAttrs.sharpe_list_bot).toEqual(first.trials[0].userAttrs.sharpe_list_bot);
@@ -119,7 +152,11 @@ describe("trial outcomes", () => {
       nTrials: 1,
       data,
       // action 1.0 buys capital/(price·1e7) coins: always below the exchange minimum
-      searchSpace: { norm_action: { kind: "float", low: 1e7, high: 1e7, step: null, log: false }, base_break_step: tiny, base_target_step: tiny },
+      searchSpace: {
+        norm_action: { kind: "float", low: 1e7, high: 1e7, step: null, log: false },
+        base_break_step: tiny,
+        base_target_step: tiny,
+      },
     });
     expect(r.trials[0].state, r.trials[0].reason).toBe("PRUNED");
     expect(r.trials[0].reason).toMatch(/never traded/);
@@ -128,7 +165,15 @@ describe("trial outcomes", () => {
 
   it("an exception is FAIL with the reason in user and system attrs; the study goes on", async () => {
     const paths = otherWorkspace();
-    const r = await runStudy({ config, paths, study: "bad_space", quick: true, nTrials: 2, data, searchSpace: { lookback: { kind: "categorical", choices: ["x"] } } });
+    const r = await runStudy({
+      config,
+      paths,
+      study: "bad_space",
+      quick: true,
+      nTrials: 2,
+      data,
+      searchSpace: { lookback: { kind: "categorical", choices: ["x"] } },
+    });
     expect(r.trials.map((t) => t.state)).toEqual(["FAIL", "FAIL"]);
     const storage = openStudyStorage(paths.optunaDb);
     try {
@@ -144,7 +189,16 @@ describe("trial outcomes", () => {
   it("an abort fails the running trial as 'interrupted' and starts no other", async () => {
     const ac = new AbortController();
     const paths = otherWorkspace();
-    const r = await runStudy({ config, paths, study: "abort", quick: true, nTrials: 3, data, signal: ac.signal, onProgress: (e) => e.kind === "trial_start" && ac.abort() });
+    const r = await runStudy({
+      config,
+      paths,
+      study: "abort",
+      quick: true,
+      nTrials: 3,
+      data,
+      signal: ac.signal,
+      onProgress: (e) => e.kind === "trial_start" && ac.abort(),
+    });
     expect(r.interrupted).toBe(true);
     expect(r.trials).toHaveLength(1);
     expect(r.trials[0]).toMatchObject({ state: "FAIL", reason: "interrupted" });
@@ -180,10 +234,18 @@ describe("stale RUNNING trials (F-17)", () => {
     if (!existsSync(join(REPO, "dist", "cli.js"))) throw new Error("dist/ missing: run `npm run build` first");
     const root = mkdtempSync(join(tmpdir(), "capp-train-kill-"));
     mkdirSync(join(root, "databases"));
-    const paths = { root, barsDb: join(root, "databases", "bars.db"), optunaDb: join(root, "databases", "optuna_cappuccino.db") };
+    const paths = {
+      root,
+      barsDb: join(root, "databases", "bars.db"),
+      optunaDb: join(root, "databases", "optuna_cappuccino.db"),
+    };
     const { copyFileSync } = await import("node:fs");
     copyFileSync(ws.barsDb, paths.barsDb);
-    const child = spawn(process.execPath, [join(REPO, "bin", "capp.js"), "-w", root, "-q", "train", "--quick", "--study", "killed", "--n-trials", "2"], { stdio: "ignore" });
+    const child = spawn(
+      process.execPath,
+      [join(REPO, "bin", "capp.js"), "-w", root, "-q", "train", "--quick", "--study", "killed", "--n-trials", "2"],
+      { stdio: "ignore" },
+    );
     const deadline = Date.now() + 40_000;
     let running = 0;
     while (Date.now() < deadline && running === 0) {
@@ -207,7 +269,15 @@ describe("stale RUNNING trials (F-17)", () => {
     const soon = await runStudy({ config, paths, study: "killed", quick: true, nTrials: 0, data });
     expect(soon.staleFailed).toEqual([]);
     // started 10 minutes later (simulated clock): now it is stale
-    const later = await runStudy({ config, paths, study: "killed", quick: true, nTrials: 0, data, clock: new SimulatedClock(Date.now() + 600_000) });
+    const later = await runStudy({
+      config,
+      paths,
+      study: "killed",
+      quick: true,
+      nTrials: 0,
+      data,
+      clock: new SimulatedClock(Date.now() + 600_000),
+    });
     expect(later.staleFailed).toEqual([0]);
     const st = openStudyStorage(paths.optunaDb);
     try {
@@ -215,5 +285,69 @@ describe("stale RUNNING trials (F-17)", () => {
     } finally {
       st.close();
     }
+  });
+});
+
+describe("capp train --workers (built CLI, real processes)", () => {
+  it("two workers share one study; SIGTERM fails their running trials as 'interrupted' and exits 0", async () => {
+    const root = mkdtempSync(join(tmpdir(), "capp-train-workers-"));
+    mkdirSync(join(root, "databases"));
+    const optunaDb = join(root, "databases", "optuna_cappuccino.db");
+    const { copyFileSync } = await import("node:fs");
+    copyFileSync(ws.barsDb, join(root, "databases", "bars.db"));
+    const child = spawn(
+      process.execPath,
+      [
+        join(REPO, "bin", "capp.js"),
+        "-w",
+        root,
+        "train",
+        "--quick",
+        "--study",
+        "w2",
+        "--n-trials",
+        "6",
+        "--workers",
+        "2",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    const deadline = Date.now() + 40_000;
+    let running = 0;
+    while (Date.now() < deadline && running < 2) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (!existsSync(optunaDb)) continue;
+      try {
+        const st = openStudyStorage(optunaDb);
+        try {
+          running = st.stateCounts("w2").RUNNING;
+        } finally {
+          st.close();
+        }
+      } catch {
+        // study not created yet
+      }
+    }
+    expect(running).toBe(2); // one trial per worker at the same time
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    const st = openStudyStorage(optunaDb);
+    try {
+      const counts = st.stateCounts("w2");
+      expect(counts.RUNNING).toBe(0);
+      expect(counts.total).toBeLessThan(6);
+      const all = st.getTrials("w2", [...Array(counts.total).keys()]);
+      const interrupted = all.filter((t) => t.userAttrs.fail_reason === "interrupted");
+      expect(interrupted.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(all.map((t) => t.number)).size).toBe(all.length); // distinct numbers across workers
+    } finally {
+      st.close();
+    }
+    expect(out).toMatch(/by 2 workers/);
   });
 });

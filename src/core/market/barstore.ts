@@ -237,6 +237,14 @@ export class BarStore {
     };
   }
 
+  /**
+   * Drop every bar that opens after `timeMs` (ms UTC), e.g. to end a demo or test workspace at a date.
+   * @returns the number of bars removed.
+   */
+  trimAfter(timeMs: number): number {
+    return this.db.prepare("DELETE FROM bars WHERE t > ?").run(timeMs).changes;
+  }
+
   /** Close the database. The store cannot be used afterwards. */
   close(): void {
     this.db.close();

@@ -19,11 +19,13 @@
  * i.e. the seed's "alpha" term (original-system.md §5) without its time decay, cash bonus and
  * concentration terms (those were partly exploitable and are not part of the trader's rules).
  */
-import type { FeatureMatrix } from "../market/features.js";
+
+import { DataError } from "../errors.js";
+import { FILL_EPS, fillAmounts } from "../exchange/local.js";
 import { F_CLOSE, F_OPEN } from "../market/align.js";
+import type { FeatureMatrix } from "../market/features.js";
 import { StateBuilder } from "../market/state.js";
 import type { NormExponents } from "../models/types.js";
-import { FILL_EPS, fillAmounts } from "../exchange/local.js";
 import {
   applyFill,
   markPrices,
@@ -34,7 +36,6 @@ import {
   type RiskState,
   scaleActions,
 } from "../trader/risk.js";
-import { DataError } from "../errors.js";
 import type { TrainEnv } from "./ppo.js";
 import { Rng } from "./rng.js";
 
@@ -360,7 +361,11 @@ export interface PolicyRun {
  * new risk memory), recording the portfolio and equal-weight HODL values bar by bar.
  * @param act maps a state [stateDim] to actions [actionDim] in [−1, 1].
  */
-export function runPolicy(spec: EnvSpec, runs: readonly BarRun[], act: (state: Float32Array) => ArrayLike<number>): PolicyRun {
+export function runPolicy(
+  spec: EnvSpec,
+  runs: readonly BarRun[],
+  act: (state: Float32Array) => ArrayLike<number>,
+): PolicyRun {
   const builder = new StateBuilder({ tickers: [...spec.tickers], lookback: spec.lookback, norm: spec.norm }, spec.fm);
   const state = new Float32Array(builder.dim);
   const out: PolicyRun = { values: [], hodl: [], fills: 0, fees: 0 };

@@ -9,15 +9,16 @@
  * trial FAIL with the reason). The actor of the LAST fold (trained on the most data) is the trial's
  * model, as the original keeps the last split's weights.
  */
-import type { RiskParams } from "../trader/risk.js";
+
 import { periodsPerYear } from "../backtest/metrics.js";
+import { DataError } from "../errors.js";
+import type { RiskParams } from "../trader/risk.js";
 import type { TrainingData } from "./data.js";
 import { buildableRuns, type EnvSpec, runPolicy, TradingEnv } from "./env.js";
 import { type Fold, mean, objectiveValue, sharpeLog, stdPop, walkForwardFolds } from "./folds.js";
-import type { ActorParams } from "./ppoMath.js";
 import { actorAct, type CurvePoint, trainPPO } from "./ppo.js";
+import type { ActorParams } from "./ppoMath.js";
 import type { TrialSettings } from "./space.js";
-import { DataError } from "../errors.js";
 
 /** Settings of the objective that are not searched (config `training`, `trading`, `risk`). */
 export interface ObjectiveOptions {
@@ -88,7 +89,11 @@ export function studyFolds(data: TrainingData, folds: number, embargoBars: numbe
  * @throws DataError when a fold has no tradable bars, or PPO/env errors (non-finite values);
  *   whatever `onTick`/`betweenFolds` throw (abort).
  */
-export async function runObjective(data: TrainingData, s: TrialSettings, o: ObjectiveOptions): Promise<ObjectiveResult> {
+export async function runObjective(
+  data: TrainingData,
+  s: TrialSettings,
+  o: ObjectiveOptions,
+): Promise<ObjectiveResult> {
   const spec: EnvSpec = {
     fm: data.fm,
     tickers: data.tickers,
@@ -113,7 +118,11 @@ export async function runObjective(data: TrainingData, s: TrialSettings, o: Obje
         `fold ${fold.index}: no tradable bars in its test part (${new Date(data.fm.times[fold.testFrom]).toISOString()} …)`,
         "import bars without long gaps, or lower lookback / training.folds",
       );
-    const env = new TradingEnv(spec, { runs: trainRuns, episodeBars: o.episodeBars, seed: o.seed + 7919 * (fold.index + 1) });
+    const env = new TradingEnv(spec, {
+      runs: trainRuns,
+      episodeBars: o.episodeBars,
+      seed: o.seed + 7919 * (fold.index + 1),
+    });
     const res = trainPPO(env, s.hyper, {
       seed: o.seed + fold.index,
       breakStep: s.breakStep,

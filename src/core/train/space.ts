@@ -46,7 +46,7 @@ export const DEFAULT_SEARCH_SPACE: Readonly<SearchSpace> = Object.freeze({
   gamma: f(0.88, 0.99, { step: 0.01 }),
   net_dimension: i(32, 128, 32),
   base_target_step: i(256, 1024, 128),
-  base_break_step: i(2000, 6000, 1000),
+  base_break_step: i(20000, 60000, 10000),
   lookback: i(1, 4),
   norm_cash_exp: i(-16, -10),
   norm_stocks_exp: i(-10, -5),
@@ -64,7 +64,7 @@ export const QUICK_SEARCH_SPACE: Readonly<SearchSpace> = Object.freeze({
   ...DEFAULT_SEARCH_SPACE,
   net_dimension: i(32, 64, 32),
   base_target_step: i(256, 512, 128),
-  base_break_step: i(2000, 4000, 1000),
+  base_break_step: i(10000, 20000, 5000),
   lookback: i(1, 3),
 });
 

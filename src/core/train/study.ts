@@ -15,13 +15,13 @@ import type { Clock } from "../clock.js";
 import { SystemClock } from "../clock.js";
 import type { CappConfig } from "../config/schema.js";
 import { errorMessage } from "../errors.js";
+import { StateBuilder } from "../market/state.js";
 import { FEATURES } from "../models/types.js";
 import { openStudyStorage } from "../optuna/storage.js";
 import { OptunaWriter } from "../optuna/writer.js";
 import type { WriterChoice } from "../optuna/writerDistributions.js";
 import type { WriterRevision } from "../optuna/writerSchema.js";
 import { riskParams } from "../trader/params.js";
-import { StateBuilder } from "../market/state.js";
 import { loadTrainingData, type TrainingData } from "./data.js";
 import { buildableRuns } from "./env.js";
 import { objectiveUserAttrs, runObjective, studyFolds } from "./objective.js";
@@ -142,15 +142,17 @@ function historyOf(optunaDb: string, study: string): SamplerTrial[] {
   const storage = openStudyStorage(optunaDb);
   try {
     const done = storage.listTrials(study, { states: ["COMPLETE"] });
-    return storage.getTrials(
-      study,
-      done.map((t) => t.number),
-    ).map((t) => ({
-      number: t.number,
-      state: "COMPLETE" as const,
-      value: t.values?.[0] ?? null,
-      params: t.params as Record<string, WriterChoice>,
-    }));
+    return storage
+      .getTrials(
+        study,
+        done.map((t) => t.number),
+      )
+      .map((t) => ({
+        number: t.number,
+        state: "COMPLETE" as const,
+        value: t.values?.[0] ?? null,
+        params: t.params as Record<string, WriterChoice>,
+      }));
   } finally {
     storage.close();
   }
@@ -174,17 +176,23 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
   const ppoEpochs = quick ? QUICK_PRESET.ppoEpochs : t.ppoEpochs;
   const seed = o.seed ?? t.seed;
   const timeoutSec = o.timeoutSec ?? t.timeoutSec;
-  const space = mergeSpace(mergeSpace(quick ? QUICK_SEARCH_SPACE : DEFAULT_SEARCH_SPACE, t.searchSpace as SearchSpace), o.searchSpace);
+  const space = mergeSpace(
+    mergeSpace(quick ? QUICK_SEARCH_SPACE : DEFAULT_SEARCH_SPACE, t.searchSpace as SearchSpace),
+    o.searchSpace,
+  );
   const clock = o.clock ?? new SystemClock();
   const started = clock.now();
   const deadline = timeoutSec > 0 ? started + timeoutSec * 1000 : Number.POSITIVE_INFINITY;
 
-  const data = o.data ?? loadTrainingData({ config: c, barsDb: o.paths.barsDb, windowDays: quick ? QUICK_PRESET.windowDays : undefined });
+  const data =
+    o.data ??
+    loadTrainingData({ config: c, barsDb: o.paths.barsDb, windowDays: quick ? QUICK_PRESET.windowDays : undefined });
   studyFolds(data, folds, embargoBars); // fail early when the window cannot hold the folds
   const risk = riskParams(c, data.tickers);
   const exchangeMinQty = data.tickers.map((s) => c.risk.minOrderSize[s] ?? 0);
   const samplerKind = o.sampler ?? t.sampler;
-  const sampler: Sampler = samplerKind === "random" ? new RandomSampler(seed) : new TpeSampler({ seed, direction: "maximize" });
+  const sampler: Sampler =
+    samplerKind === "random" ? new RandomSampler(seed) : new TpeSampler({ seed, direction: "maximize" });
 
   const writer = OptunaWriter.open(o.paths.optunaDb, { revision: o.revision, clock });
   const outcomes: TrialOutcome[] = [];
@@ -270,11 +278,29 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
             probeState: probeState(data, settings.lookback, settings.norm, c.trading.initialCapital),
           });
           writer.finishTrial(trial.trialId, "COMPLETE", [res.value]);
-          outcome = { number: trial.number, trialId: trial.trialId, state: "COMPLETE", value: res.value, params, userAttrs, packageDir: dir, seconds: 0 };
+          outcome = {
+            number: trial.number,
+            trialId: trial.trialId,
+            state: "COMPLETE",
+            value: res.value,
+            params,
+            userAttrs,
+            packageDir: dir,
+            seconds: 0,
+          };
         } else {
           writer.setTrialUserAttr(trial.trialId, "prune_reason", res.pruneReason ?? "pruned");
           writer.finishTrial(trial.trialId, "PRUNED");
-          outcome = { number: trial.number, trialId: trial.trialId, state: "PRUNED", value: null, params, userAttrs, reason: res.pruneReason, seconds: 0 };
+          outcome = {
+            number: trial.number,
+            trialId: trial.trialId,
+            state: "PRUNED",
+            value: null,
+            params,
+            userAttrs,
+            reason: res.pruneReason,
+            seconds: 0,
+          };
         }
       } catch (err) {
         const isInt = err instanceof Interrupted;
@@ -287,11 +313,21 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
         } catch {
           // already finished elsewhere (failed as stale by another worker): nothing more to record
         }
-        outcome = { number: trial.number, trialId: trial.trialId, state: "FAIL", value: null, params, userAttrs: { ...userAttrs, fail_reason: reason }, reason, seconds: 0 };
+        outcome = {
+          number: trial.number,
+          trialId: trial.trialId,
+          state: "FAIL",
+          value: null,
+          params,
+          userAttrs: { ...userAttrs, fail_reason: reason },
+          reason,
+          seconds: 0,
+        };
       }
       outcome.seconds = (clock.now() - t0) / 1000;
       outcomes.push(outcome);
-      if (outcome.state === "COMPLETE" && (best === null || (outcome.value as number) > (best.value as number))) best = outcome;
+      if (outcome.state === "COMPLETE" && (best === null || (outcome.value as number) > (best.value as number)))
+        best = outcome;
       const meanSec = outcomes.reduce((s, x) => s + x.seconds, 0) / outcomes.length;
       o.onProgress?.({
         kind: "trial_end",
@@ -324,7 +360,12 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
 }
 
 /** A real state (first buildable bar of the training window, capital in cash) to check the ONNX export on. */
-function probeState(data: TrainingData, lookback: number, norm: { cash: number; stocks: number; tech: number; reward: number }, capital: number): Float32Array | undefined {
+function probeState(
+  data: TrainingData,
+  lookback: number,
+  norm: { cash: number; stocks: number; tech: number; reward: number },
+  capital: number,
+): Float32Array | undefined {
   const run = buildableRuns(data.fm, lookback, data.lo, data.hi)[0];
   if (!run) return undefined;
   const b = new StateBuilder({ tickers: data.tickers, lookback, norm, features: [...FEATURES] }, data.fm);

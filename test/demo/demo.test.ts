@@ -1,0 +1,31 @@
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { capp } from "../helpers/workspace.js";
+
+describe("capp demo --quick", () => {
+  it("runs the whole loop on the bundled bars: a report with equity, trades and a deployment", () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "capp-demo-test-")), "ws");
+    const r = capp(["--json", "demo", "--quick", "--dir", dir]);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = JSON.parse(r.stdout);
+    expect(rep.training.complete).toBeGreaterThan(0);
+    expect(rep.ensemble.members).toBeGreaterThan(0);
+    expect(rep.deployments.map((d: { action: string }) => d.action)).toContain("DEPLOYED");
+    expect(rep.replay.bars).toBe(14 * 24);
+    const m = rep.replay.metrics;
+    expect(m.trades).toBeGreaterThan(0);
+    expect(m.endEquity).toBeGreaterThan(0);
+    expect(m.alphaBtc).toBeCloseTo(m.totalReturn - m.btcHodlReturn, 12);
+    // the host's jobs ran on the simulated clock, each recorded once per run
+    expect(rep.jobs.watchdog.runs).toBe(14 * 24);
+    expect(rep.jobs["ensemble-sync"].runs).toBe(14 * 24);
+    const csv = readFileSync(rep.files.equity, "utf8").trim().split("\n");
+    expect(csv).toHaveLength(14 * 24 + 1);
+    expect(readFileSync(rep.files.markdown, "utf8")).toMatch(/alpha/);
+    expect(existsSync(rep.files.chart)).toBe(true);
+    expect(existsSync(join(dir, "deployments/deployment.json"))).toBe(true);
+    expect(existsSync(join(dir, "deployments/watchdog_state.json"))).toBe(true);
+  }, 180_000);
+});
