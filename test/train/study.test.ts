@@ -83,7 +83,7 @@ describe("runStudy on the sample", () => {
   it("writes a package per COMPLETE trial that validateCandidate accepts and syncEnsemble selects", async () => {
     const complete = first.trials.filter((t) => t.state === "COMPLETE");
     for (const t of complete) {
-      const dir = join(ws.root, "train_results", `trial_${t.number}_1h`);
+      const dir = join(ws.root, "train_results", STUDY, `trial_${t.number}_1h`); // per-study folders
       expect(t.packageDir).toBe(dir);
       const v = await validateCandidate(
         {
@@ -119,7 +119,9 @@ describe("runStudy on the sample", () => {
       templates: config.models.templates,
       nowMs: Date.now(),
     });
-    expect(sync.members.map((m) => m.trial_number).sort()).toEqual(complete.map((t) => t.number).sort());
+    expect(sync.members.map((m) => m.trial_number).sort(), JSON.stringify(sync.skipped)).toEqual(
+      complete.map((t) => t.number).sort(),
+    );
     expect(sync.skipped).toEqual([]);
   });
 

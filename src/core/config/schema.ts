@@ -31,8 +31,18 @@ export const EnsembleSchema = z.object({
 });
 
 export const ModelsSchema = z.object({
-  /** Where trial weights are looked for, in order ({n} = trial number, {tf} = timeframe); a stored_agent/ subfolder is preferred inside each. */
-  templates: z.array(z.string()).default(["train_results/trial_{n}_{tf}", "train_results/cwd_tests/trial_{n}_{tf}"]),
+  /**
+   * Where trial weights are looked for, in order ({study} = study name, {n} = trial number, {tf} = timeframe);
+   * a stored_agent/ subfolder is preferred inside each. capp's trainer writes per-study folders, so two
+   * studies' trials with the same number never overwrite each other; the seed's layouts follow.
+   */
+  templates: z
+    .array(z.string())
+    .default([
+      "train_results/{study}/trial_{n}_{tf}",
+      "train_results/trial_{n}_{tf}",
+      "train_results/cwd_tests/trial_{n}_{tf}",
+    ]),
 });
 
 export const DeploySchema = z.object({
@@ -264,8 +274,8 @@ export const TrainingSchema = z.object({
   heartbeatSec: z.number().positive().default(10),
   /** A RUNNING trial whose heartbeat is older than this many seconds is failed at start (F-17). */
   staleSec: z.number().positive().default(120),
-  /** Package folder per COMPLETE trial, relative to the workspace ({n} = trial number, {tf} = timeframe). */
-  packageDir: z.string().min(1).default("train_results/trial_{n}_{tf}"),
+  /** Package folder per COMPLETE trial, relative to the workspace ({study} = study name, {n} = trial number, {tf} = timeframe). */
+  packageDir: z.string().min(1).default("train_results/{study}/trial_{n}_{tf}"),
   /** Search-space dimensions replacing/adding to the default space, by Optuna param name. */
   searchSpace: z.record(z.string(), DistributionSchema).default({}),
 });

@@ -124,7 +124,7 @@ async function syncWith(storage: StudyStorage, opts: SyncOptions): Promise<SyncR
     if (selected.length >= opts.topN) break;
     const r = ranked[i++];
     const direction = (r.direction === "MINIMIZE" ? "minimize" : "maximize") as "maximize" | "minimize";
-    const disc = discoverWeights(paths.root, r.number, opts.timeframe, { templates: opts.templates });
+    const disc = discoverWeights(paths.root, r.number, opts.timeframe, { templates: opts.templates, study });
     const base = { trial_number: r.number, trial_id: r.trialId, value: jsonValue(r.value) };
     if (disc.candidates.length === 0) {
       skipped.push({ ...base, code: "missing", reason: "no weights in any configured folder" });

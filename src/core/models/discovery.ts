@@ -52,6 +52,13 @@ export interface WeightsDiscovery {
 export interface DiscoveryOptions {
   /** Folder templates in preference order (default {@link DEFAULT_WEIGHT_TEMPLATES}); absolute ones are kept. */
   templates?: readonly string[];
+  /** Study name for templates with `{study}` (capp's per-study package folders); such templates are skipped without it. */
+  study?: string;
+}
+
+/** A study name as a folder name (anything but letters, digits, `.`, `_`, `-` becomes `_`). */
+export function studyFolder(study: string): string {
+  return study.replace(/[^A-Za-z0-9_.-]/g, "_");
 }
 
 function isDir(path: string): boolean {
@@ -92,7 +99,11 @@ export function discoverWeights(
   const templates = opts.templates ?? DEFAULT_WEIGHT_TEMPLATES;
   const looked: { cand?: WeightsCandidate; dir: string; reason?: string }[] = [];
   for (const t of templates) {
-    const rel = t.replaceAll("{n}", String(n)).replaceAll("{tf}", tf);
+    if (t.includes("{study}") && opts.study === undefined) continue;
+    const rel = t
+      .replaceAll("{n}", String(n))
+      .replaceAll("{tf}", tf)
+      .replaceAll("{study}", studyFolder(opts.study ?? ""));
     const base = isAbsolute(rel) ? rel : resolve(workspaceRoot, rel);
     if (!isDir(base)) {
       looked.push({ dir: base, reason: existsSync(base) ? "not a folder" : "no such folder" });

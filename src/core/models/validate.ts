@@ -322,7 +322,7 @@ export async function validateTrialWeights(
   opts: ValidateOptions & DiscoveryOptions,
 ): Promise<TrialWeightsResult> {
   const tf = opts.timeframe ?? "1h";
-  const discovery = discoverWeights(workspaceRoot, trial.number, tf, opts);
+  const discovery = discoverWeights(workspaceRoot, trial.number, tf, { ...opts, study: trial.study });
   const tried: CandidateResult[] = [];
   const ordered = [...discovery.candidates].sort((a, b) => Number(b.hasOnnx) - Number(a.hasOnnx));
   for (const c of ordered) {

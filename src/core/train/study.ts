@@ -259,7 +259,7 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
         userAttrs = objectiveUserAttrs(res, data.timeframe);
         for (const [key, v] of Object.entries(userAttrs)) writer.setTrialUserAttr(trial.trialId, key, v);
         if (res.state === "COMPLETE") {
-          const dir = trialPackageDir(o.paths.root, t.packageDir, trial.number, data.timeframe);
+          const dir = trialPackageDir(o.paths.root, t.packageDir, trial.number, data.timeframe, o.study);
           await writeTrialPackage({
             dir,
             root: o.paths.root,

@@ -5,8 +5,10 @@
  * curve of every fold). The package folder is written atomically (`writePackage`); curve.json is
  * added after, atomically, so a reader sees either no package or a complete actor + model.json.
  */
+
 import { isAbsolute, join, relative } from "node:path";
 import { DataError } from "../errors.js";
+import { studyFolder } from "../models/discovery.js";
 import { loadActorFromBytes } from "../models/onnx.js";
 import { writePackage } from "../models/package.js";
 import { FEATURES, type ModelMeta, stateDim } from "../models/types.js";
@@ -18,8 +20,11 @@ import type { ActorParams } from "./ppoMath.js";
 import type { TrialSettings } from "./space.js";
 
 /** Package folder of trial `n`: `template` with {n} and {tf} replaced, resolved against `root`. */
-export function trialPackageDir(root: string, template: string, n: number, timeframe: string): string {
-  const rel = template.replaceAll("{n}", String(n)).replaceAll("{tf}", timeframe);
+export function trialPackageDir(root: string, template: string, n: number, timeframe: string, study = ""): string {
+  const rel = template
+    .replaceAll("{n}", String(n))
+    .replaceAll("{tf}", timeframe)
+    .replaceAll("{study}", studyFolder(study));
   return isAbsolute(rel) ? rel : join(root, rel);
 }
 
