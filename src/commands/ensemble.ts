@@ -52,23 +52,12 @@ export function registerEnsemble(program: Command, globals: () => GlobalOptions)
         "ensemble.topN": f.topN,
         "study.objective": f.objective,
       });
-      const { syncEnsemble } = await import("../core/ensemble/sync.js");
+      const { syncEnsemble, syncOptionsFromConfig } = await import("../core/ensemble/sync.js");
       const { SystemClock } = await import("../core/clock.js");
       const study = activeStudy(ctx);
       const c = ctx.loaded.config;
       const clock = new SystemClock();
-      const once = () =>
-        syncEnsemble({
-          paths: ctx.paths,
-          study,
-          topN: c.ensemble.topN,
-          objective: c.study.objective,
-          tickers: c.trading.tickers,
-          timeframe: c.trading.timeframe,
-          templates: c.models.templates,
-          dryRun: f.dryRun,
-          nowMs: clock.now(),
-        });
+      const once = () => syncEnsemble(syncOptionsFromConfig(ctx.paths, c, study, clock.now(), { dryRun: f.dryRun }));
       if (f.once || f.dryRun) return render(opts, await once());
       const stop = onStopSignal();
       while (!stop.signal.aborted) {

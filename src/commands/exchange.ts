@@ -29,13 +29,11 @@ export function registerExchange(program: Command, globals: () => GlobalOptions)
       const { LocalExchange } = await import("../core/exchange/local.js");
       const { startExchangeServer } = await import("../core/exchange/server.js");
       const { BarStore } = await import("../core/market/barstore.js");
-      const exchange = LocalExchange.open(resolve(f.state ?? join(ctx.paths.paperTrades, "exchange_server.json")), {
-        cash: c.trading.initialCapital,
-        feeRate: c.trading.feeRate,
-        slippageBps: c.trading.slippageBps,
-        fillAt: c.trading.fillAt,
-        assets: Object.fromEntries(c.trading.tickers.map((t) => [t, { minOrderSize: c.risk.minOrderSize[t] ?? 0 }])),
-      });
+      const { exchangeOptions } = await import("../core/exchange/fromConfig.js");
+      const exchange = LocalExchange.open(
+        resolve(f.state ?? join(ctx.paths.paperTrades, "exchange_server.json")),
+        exchangeOptions(c),
+      );
       const server = await startExchangeServer({
         exchange,
         port: f.port,

@@ -75,14 +75,11 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
       if (f.broker === "local") {
         const { LocalExchange } = await import("../core/exchange/local.js");
         const { LocalBroker } = await import("../core/broker/local.js");
-        exchange = LocalExchange.open(join(ctx.paths.paperTrades, `${session}_exchange.json`), {
-          cash: c.trading.initialCapital,
-          feeRate: c.trading.feeRate,
-          slippageBps: c.trading.slippageBps,
-          fillAt: c.trading.fillAt,
-          assets: Object.fromEntries(c.trading.tickers.map((t) => [t, { minOrderSize: c.risk.minOrderSize[t] ?? 0 }])),
-          clock,
-        });
+        const { exchangeOptions } = await import("../core/exchange/fromConfig.js");
+        exchange = LocalExchange.open(
+          join(ctx.paths.paperTrades, `${session}_exchange.json`),
+          exchangeOptions(c, clock),
+        );
         broker = new LocalBroker(exchange);
       } else {
         const s = c.secrets;

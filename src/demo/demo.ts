@@ -16,7 +16,8 @@ import { computeMetrics, type Metrics } from "../core/backtest/metrics.js";
 import { LocalBroker } from "../core/broker/local.js";
 import { SimulatedClock } from "../core/clock.js";
 import { loadConfig } from "../core/config/load.js";
-import { syncEnsemble } from "../core/ensemble/sync.js";
+import { syncEnsemble, syncOptionsFromConfig } from "../core/ensemble/sync.js";
+import { exchangeOptions } from "../core/exchange/fromConfig.js";
 import { LocalExchange } from "../core/exchange/local.js";
 import { BarStore } from "../core/market/barstore.js";
 import { importSample } from "../core/market/sample.js";
@@ -132,15 +133,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   // 2. ensemble sync, 3. deploy check with validation
   const db = new StateDb(paths.stateDb);
   try {
-    const sync = await syncEnsemble({
-      paths,
-      study,
-      topN: c.ensemble.topN,
-      tickers: c.trading.tickers,
-      timeframe: c.trading.timeframe,
-      templates: c.models.templates,
-      nowMs: Date.now(),
-    });
+    const sync = await syncEnsemble(syncOptionsFromConfig(paths, c, study, Date.now()));
     o.say(
       `ensemble sync: v${sync.version} with ${sync.members.length} members${sync.skipped.length ? ` (${sync.skipped.length} trials skipped)` : ""}`,
     );
@@ -153,12 +146,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     const to = series.reduce((m, s) => Math.min(m, s.last), Number.POSITIVE_INFINITY);
     const clock = new SimulatedClock(from + 3_600_000 + c.trading.graceSec * 1000);
     const exchange = new LocalExchange({
-      cash: c.trading.initialCapital,
-      feeRate: c.trading.feeRate,
-      slippageBps: c.trading.slippageBps,
-      fillAt: c.trading.fillAt,
-      assets: Object.fromEntries(c.trading.tickers.map((t) => [t, { minOrderSize: c.risk.minOrderSize[t] ?? 0 }])),
-      clock,
+      ...exchangeOptions(c, clock),
       statePath: join(paths.paperTrades, "demo_exchange.json"),
     });
     const session = new TraderSession({

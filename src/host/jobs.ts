@@ -51,18 +51,9 @@ export const JOBS: JobDef[] = [
     intervalSec: (l) => l.config.ensemble.updateIntervalSec,
     enabled: (l) => !!l.config.study.active,
     run: async (ctx) => {
-      const { syncEnsemble } = await import("../core/ensemble/sync.js");
+      const { syncEnsemble, syncOptionsFromConfig } = await import("../core/ensemble/sync.js");
       const c = ctx.loaded.config;
-      const r = await syncEnsemble({
-        paths: ctx.paths,
-        study: c.study.active!,
-        topN: c.ensemble.topN,
-        objective: c.study.objective,
-        tickers: c.trading.tickers,
-        timeframe: c.trading.timeframe,
-        templates: c.models.templates,
-        nowMs: ctx.clock.now(),
-      });
+      const r = await syncEnsemble(syncOptionsFromConfig(ctx.paths, c, c.study.active!, ctx.clock.now()));
       if (r.changed)
         ctx.db.addEvent({
           ts: ctx.clock.now(),

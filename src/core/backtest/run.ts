@@ -8,6 +8,7 @@ import { SimulatedClock } from "../clock.js";
 import type { CappConfig } from "../config/schema.js";
 import type { EnsembleRunner } from "../ensemble/runner.js";
 import { DataError } from "../errors.js";
+import { exchangeOptions } from "../exchange/fromConfig.js";
 import { LocalExchange } from "../exchange/local.js";
 import { alignFromStore } from "../market/align.js";
 import { BarStore } from "../market/barstore.js";
@@ -94,15 +95,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
       "import bars for that range (capp data import) or change --from/--to",
     );
   const clock = new SimulatedClock(fm.times[first]);
-  const assets = Object.fromEntries(tickers.map((t) => [t, { minOrderSize: c.risk.minOrderSize[t] ?? 0 }]));
-  const exchange = new LocalExchange({
-    cash: c.trading.initialCapital,
-    feeRate: c.trading.feeRate,
-    slippageBps: c.trading.slippageBps,
-    fillAt: c.trading.fillAt,
-    assets,
-    clock,
-  });
+  const exchange = new LocalExchange(exchangeOptions(c, clock));
   const db = new StateDb(":memory:");
   const session = new TraderSession({
     id: o.id ?? "backtest",

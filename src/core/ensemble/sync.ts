@@ -11,6 +11,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import type { CappConfig } from "../config/schema.js";
 import { DataError } from "../errors.js";
 import { discoverWeights } from "../models/discovery.js";
 import { readPackage, writePackage } from "../models/package.js";
@@ -37,6 +38,27 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** ms since epoch (UTC) for `updated`. */
   nowMs: number;
+}
+
+/** Sync options from the config: top-N, objective, tickers, timeframe and folder templates. */
+export function syncOptionsFromConfig(
+  paths: WorkspacePaths,
+  c: CappConfig,
+  study: string,
+  nowMs: number,
+  extra: Partial<SyncOptions> = {},
+): SyncOptions {
+  return {
+    paths,
+    study,
+    topN: c.ensemble.topN,
+    objective: c.study.objective,
+    tickers: c.trading.tickers,
+    timeframe: c.trading.timeframe,
+    templates: c.models.templates,
+    nowMs,
+    ...extra,
+  };
 }
 
 /** A COMPLETE trial that was not taken, and why. */

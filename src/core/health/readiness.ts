@@ -6,7 +6,7 @@ import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import type { LoadedConfig } from "../config/load.js";
 import { readManifest } from "../ensemble/manifest.js";
-import { syncEnsemble } from "../ensemble/sync.js";
+import { syncEnsemble, syncOptionsFromConfig } from "../ensemble/sync.js";
 import { errorMessage } from "../errors.js";
 import { sha256File } from "../models/package.js";
 import { openStudyStorage } from "../optuna/storage.js";
@@ -188,17 +188,7 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
   let capNote = "";
   if (o.minModels === undefined && study && completes > 0) {
     try {
-      const dry = await syncEnsemble({
-        paths,
-        study,
-        topN: c.ensemble.topN,
-        objective: c.study.objective,
-        tickers: c.trading.tickers,
-        timeframe: c.trading.timeframe,
-        templates: c.models.templates,
-        dryRun: true,
-        nowMs: Date.now(),
-      });
+      const dry = await syncEnsemble(syncOptionsFromConfig(paths, c, study, Date.now(), { dryRun: true }));
       if (dry.members.length < want) {
         want = dry.members.length;
         capNote = ` (capped: the study has ${dry.members.length} valid models)`;

@@ -7,7 +7,7 @@
  * of ACTIVE_STUDY_NAME rewriting the manifest afterwards does not change what the trader trades;
  * later deploy checks of the active study only replace it with a better trial (F-12).
  */
-import { syncEnsemble } from "../ensemble/sync.js";
+import { syncEnsemble, syncOptionsFromConfig } from "../ensemble/sync.js";
 import { CappError, errorMessage } from "../errors.js";
 import { schedulerTick, type TickOptions, type TickResult } from "../scheduler/tick.js";
 import { StateDb } from "../state/db.js";
@@ -37,16 +37,7 @@ export function defaultAutoDeploy(
 ): NonNullable<TickOptions["autoDeploy"]> {
   return async (study) => {
     const c = o.config;
-    await syncEnsemble({
-      paths: o.paths,
-      study,
-      topN: c.ensemble.topN,
-      objective: c.study.objective,
-      tickers: c.trading.tickers,
-      timeframe: c.trading.timeframe,
-      templates: c.models.templates,
-      nowMs: nowMs(),
-    });
+    await syncEnsemble(syncOptionsFromConfig(o.paths, c, study, nowMs()));
     return runDeployCheck({ paths: o.paths, config: c, nowMs: nowMs(), study });
   };
 }
