@@ -48,10 +48,36 @@ export function registerExchange(program: Command, globals: () => GlobalOptions)
           }
         },
       });
+      // Orders fill at the next bar's open: feed the exchange every final bar that reaches the bar store
+      // (`capp data import`, or a trader with `--feed alpaca`), every few seconds.
+      const { lastFinalOpenTime } = await import("../core/market/feed.js");
+      const { timeframeMs } = await import("../core/market/types.js");
+      const tfMs = timeframeMs(c.trading.timeframe);
+      const feed = () => {
+        const upTo = lastFinalOpenTime(tfMs, Date.now(), c.trading.graceSec * 1000);
+        const after = exchange.getLastBarTime() ?? upTo - tfMs;
+        if (upTo <= after) return;
+        const store = BarStore.open(ctx.paths.barsDb);
+        try {
+          const byTime = new Map<number, Record<string, { open: number; close: number }>>();
+          for (const sym of c.trading.tickers)
+            for (const b of store.range(sym, c.trading.timeframe, after + tfMs, upTo)) {
+              const row = byTime.get(b.time) ?? {};
+              row[sym] = { open: b.open, close: b.close };
+              byTime.set(b.time, row);
+            }
+          for (const t of [...byTime.keys()].sort((a, b) => a - b)) exchange.onBar(t, byTime.get(t)!);
+        } finally {
+          store.close();
+        }
+      };
+      feed();
+      const timer = setInterval(feed, 5000);
       if (opts.json) printJson({ ok: true, url: server.url, port: server.port });
       else say(opts, `local exchange serving on ${server.url} (Ctrl-C to stop)`);
       const stop = onStopSignal();
       await new Promise<void>((r) => stop.signal.addEventListener("abort", () => r(), { once: true }));
+      clearInterval(timer);
       await server.close();
       stop.dispose();
     });
