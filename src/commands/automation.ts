@@ -17,7 +17,8 @@ export function registerAutomation(program: Command, globals: () => GlobalOption
     .action(async (f: { foreground?: boolean }) => {
       const opts = globals();
       const ctx = await makeCtx(opts);
-      const { hostPidPath, runHost } = await import("../host/host.js");
+      const { checkIntervals, hostPidPath, runHost } = await import("../host/host.js");
+      checkIntervals(ctx.loaded); // a bad interval is a config error here, before anything starts
       const { livePid } = await import("../host/pidfile.js");
       const pidPath = hostPidPath(ctx.paths.deployments);
       const running = livePid(pidPath);

@@ -4,12 +4,16 @@ import { makeCtx } from "./context.js";
 import { type GlobalOptions, printJson, say } from "./output.js";
 import { progress } from "./progress.js";
 
-/** Parse an ISO date/time (UTC when no zone) or throw a ConfigError naming the flag. */
+/** Parse an ISO date/time (UTC when no zone) or throw a ConfigError naming the flag; impossible dates (02-30) are refused. */
 export async function parseTime(flag: string, v: string): Promise<number> {
   const { ConfigError } = await import("../core/errors.js");
+  const bad = () =>
+    new ConfigError(`${flag} "${v}" is not a date`, `pass ${flag} as YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)`);
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(v);
   const ms = Date.parse(/Z|[+-]\d\d:?\d\d$/.test(v) || v.length <= 10 ? v : `${v}Z`);
-  if (!Number.isFinite(ms))
-    throw new ConfigError(`${flag} "${v}" is not a date`, `pass ${flag} as YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)`);
+  if (!m || !Number.isFinite(ms)) throw bad();
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  if (d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3])) throw bad();
   return ms;
 }
 
@@ -36,9 +40,18 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
       const { join, resolve } = await import("node:path");
       const { writeJsonAtomic } = await import("../core/state/atomic.js");
       const c = ctx.loaded.config;
+      const fromFlag = f.from ? await parseTime("--from", f.from) : undefined; // bad dates fail before any work
+      const toFlag = f.to ? await parseTime("--to", f.to) : undefined;
       const range = storeRange(ctx.paths.barsDb, c.trading.tickers, c.trading.timeframe);
-      const toMs = f.to ? await parseTime("--to", f.to) : range.lastMs;
-      const fromMs = f.from ? await parseTime("--from", f.from) : toMs - 30 * 86_400_000;
+      const toMs = toFlag ?? range.lastMs;
+      const fromMs = fromFlag ?? toMs - 30 * 86_400_000;
+      if (fromMs > toMs) {
+        const { ConfigError } = await import("../core/errors.js");
+        throw new ConfigError(
+          `--from ${new Date(fromMs).toISOString()} is after --to ${new Date(toMs).toISOString()}`,
+          "pass an earlier --from (or a later --to)",
+        );
+      }
       const runner = await loadRunner(ctx.paths, c, f.model ? resolve(f.model) : undefined);
       const bar = await progress(opts, "backtest");
       try {

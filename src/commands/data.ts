@@ -35,7 +35,13 @@ export function registerData(program: Command, globals: () => GlobalOptions): vo
       if (f.sample) imported.push(...(await importBundledSample(ctx.paths.barsDb)));
       const store = BarStore.open(ctx.paths.barsDb);
       try {
-        for (const file of files) imported.push(store.importFile(file, { symbol: f.symbol, timeframe: f.timeframe }));
+        const { existsSync } = await import("node:fs");
+        const { DataError } = await import("../core/errors.js");
+        for (const file of files) {
+          if (!existsSync(file))
+            throw new DataError(`${file} does not exist`, "check the path (nothing was imported from it)");
+          imported.push(store.importFile(file, { symbol: f.symbol, timeframe: f.timeframe }));
+        }
       } finally {
         store.close();
       }

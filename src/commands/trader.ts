@@ -46,8 +46,6 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
       const { TraderSession } = await import("../core/trader/session.js");
       const { runTraderLoop } = await import("../core/trader/loop.js");
       const { riskParams } = await import("../core/trader/params.js");
-      const { writeJsonAtomic } = await import("../core/state/atomic.js");
-      const { processStartTicks } = await import("../core/supervisor/procinfo.js");
       const { join } = await import("node:path");
       const c = ctx.loaded.config;
       if (f.broker !== "local" && f.broker !== "alpaca")
@@ -59,10 +57,37 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
           throw new ConfigError("--replay needs FROM and TO", "e.g. --replay 2022-09-01 2022-09-15");
         const from = await parseTime("--replay FROM", f.replay[0]);
         untilMs = await parseTime("--replay TO", f.replay[1]);
+        if (untilMs < from)
+          throw new ConfigError(
+            `--replay FROM ${f.replay[0]} is after TO ${f.replay[1]}`,
+            "pass the earlier date first",
+          );
+        if (!((f.speed ?? 0) >= 0))
+          throw new ConfigError(
+            `--speed ${f.speed} is not a number ≥ 0`,
+            "pass --speed 0 (as fast as possible) or a positive factor",
+          );
         // start one bar after FROM closes, so FROM is the first bar traded
         clock = new SimulatedClock(from + 3_600_000 + c.trading.graceSec * 1000, f.speed ?? 0);
       }
       const session = f.session ?? (f.replay ? "replay" : `paper_${f.broker}`);
+      if (!/^[A-Za-z0-9_-]+$/.test(session))
+        throw new ConfigError(
+          `--session "${session}" has characters other than letters, digits, _ and -`,
+          "pass --session with a simple name, e.g. paper_local",
+        );
+      // one trader per session: a second one would trade the same account and rewrite its state files (F-21)
+      const { livePid, removeOwnPidFile, writePidFile } = await import("../host/pidfile.js");
+      const pidFile = join(ctx.paths.deployments, `trader_${session}.pid.json`);
+      const other = livePid(pidFile);
+      if (other && other.pid !== process.pid) {
+        const { LockError } = await import("../core/errors.js");
+        throw new LockError(
+          `a trader for session ${session} is already running (pid ${other.pid}, since ${other.started})`,
+          "stop it first, or use another --session",
+        );
+      }
+      writePidFile(pidFile, ctx.paths.root);
       const db = new StateDb(ctx.paths.stateDb);
       const stop = onStopSignal();
       let reload = false;
@@ -138,13 +163,7 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
         csvPath: join(ctx.paths.paperTrades, `${session}.csv`),
         heartbeatPath: join(ctx.paths.paperTrades, `${session}_heartbeat.json`),
       });
-      const pidFile = join(ctx.paths.deployments, `trader_${session}.pid.json`);
-      writeJsonAtomic(pidFile, {
-        pid: process.pid,
-        startTicks: processStartTicks(process.pid) ?? null,
-        session,
-        started: new Date().toISOString(),
-      });
+
       let bars = 0;
       let orders = 0;
       try {
@@ -197,6 +216,7 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
         process.off("SIGHUP", onHup);
         stop.dispose();
         db.close();
+        removeOwnPidFile(pidFile);
       }
     });
 }

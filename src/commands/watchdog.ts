@@ -109,6 +109,17 @@ export function registerWatchdog(program: Command, globals: () => GlobalOptions)
       const opts = globals();
       const ctx = await makeCtx(opts);
       const { stopWatchdog } = await import("../core/jobs/watchdog.js");
+      // inside the automation host the watchdog is the host's own loop: stopping it would stop every job
+      const { hostPidPath } = await import("../host/host.js");
+      const { livePid } = await import("../host/pidfile.js");
+      const host = livePid(hostPidPath(ctx.paths.deployments));
+      if (host) {
+        const { LockError } = await import("../core/errors.js");
+        throw new LockError(
+          `the watchdog runs inside the automation host (pid ${host.pid}); stopping it would stop every job`,
+          "use `capp automation stop` (host first, then what it supervises)",
+        );
+      }
       const r = await stopWatchdog({ paths: ctx.paths, config: ctx.loaded.config });
       if (opts.json) return printJson({ ok: true, ...r });
       say(opts, r.daemon ? `watchdog pid ${r.daemon.pid} ${r.daemon.outcome}` : "no watchdog was running");

@@ -100,7 +100,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const store = BarStore.open(paths.barsDb);
   importSample(store);
   // The demo's market ends on DEMO_END, so its 14 held-out days are 2022-08-02 → 2022-08-15 (a
-  // mixed market: BTC +3.6 %, equal-weight +9.3 %). The sample's own last 14 days fell 5–8 %, a
+  // rising market: BTC HODL +3.9 %, equal-weight +10.0 %). The sample's own last 14 days fell 5–8 %, a
   // window in which the seed's absolute Sharpe gate refuses any ensemble that holds coins at all.
   store.trimAfter(o.endMs ?? DEMO_END_MS);
   const series = store.series().filter((s) => c.trading.tickers.includes(s.symbol));

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import cron from "node-cron";
 import { SystemClock } from "../core/clock.js";
-import { loadConfig } from "../core/config/load.js";
+import { type LoadedConfig, loadConfig } from "../core/config/load.js";
 import { LockError } from "../core/errors.js";
 import { StateDb } from "../core/state/db.js";
 import { workspacePaths } from "../core/workspace/paths.js";
@@ -17,6 +17,11 @@ import { livePid, removeOwnPidFile, writePidFile } from "./pidfile.js";
 /** Path of the host's pid file. */
 export function hostPidPath(deployments: string): string {
   return join(deployments, "automation.pid.json");
+}
+
+/** Every enabled job's interval must map to a cron expression. @throws ConfigError (exit 2) naming the setting. */
+export function checkIntervals(l: LoadedConfig, jobs: JobDef[] = JOBS): void {
+  for (const j of jobs) if (j.enabled(l) && !j.daemon) intervalToCron(j.intervalSec(l), j.intervalKey);
 }
 
 /** Options of the host. */
@@ -36,6 +41,7 @@ export interface HostOptions {
  */
 export async function runHost(o: HostOptions): Promise<void> {
   const first = loadConfig({ workspace: o.workspace, configFile: o.configFile });
+  checkIntervals(first, o.jobs ?? JOBS);
   const paths = workspacePaths(first.workspace, first.config);
   const pidPath = hostPidPath(paths.deployments);
   const other = livePid(pidPath);
@@ -70,7 +76,7 @@ export async function runHost(o: HostOptions): Promise<void> {
         db.setKv(`host:job:${job.name}`, { loop: true, intervalSec: job.intervalSec(first) });
         continue;
       }
-      const expr = intervalToCron(job.intervalSec(first), `${job.name} interval`);
+      const expr = intervalToCron(job.intervalSec(first), job.intervalKey);
       const task = cron.schedule(
         expr,
         async () => {

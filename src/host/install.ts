@@ -1,7 +1,7 @@
 /**
  * `automation install --systemd | --crontab`: the same commands for users who prefer the OS
- * scheduler. Each job becomes a `--once`-style command on a timer; the trader runs as a service
- * restarted by systemd (Restart=on-failure with a start limit — peers-and-formats.md §3.2).
+ * scheduler. Each job becomes a one-shot command on a timer; the watchdog (which starts and supervises
+ * the trader) is a service restarted by systemd (Restart=on-failure with a start limit — peers-and-formats.md §3.2).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -51,14 +51,13 @@ export function writeOsSchedule(
         const when = minutes >= 60 ? `0 */${Math.round(minutes / 60)} * * *` : `*/${minutes} * * * *`;
         return `${when} ${[...base, ...jobCommand(j.name)].map(q).join(" ")} >> ${q(join(paths.logs, `${j.name}.log`))} 2>&1`;
       }),
-      `@reboot ${[...base, "trader", "run", "--broker", "local"].map(q).join(" ")} >> ${q(join(paths.logs, "paper_trading.log"))} 2>&1`,
     ];
     const f = join(out, "capp.crontab");
     writeFileSync(f, `${lines.join("\n")}\n`);
     files.push(f);
     return { files, next: `review ${f}, then: crontab -l | cat - ${f} | crontab -` };
   }
-  for (const j of jobs) {
+  for (const j of jobs.filter((x) => x.name !== "watchdog")) {
     const unit = `capp-${j.name}`;
     const svc = join(out, `${unit}.service`);
     writeFileSync(
@@ -72,14 +71,20 @@ export function writeOsSchedule(
     );
     files.push(svc, timer);
   }
-  const trader = join(out, "capp-trader.service");
+  // The watchdog is a long-running service that starts and supervises the trader (one trader per
+  // session: no separate trader unit). KillMode=process: restarting the watchdog leaves its children
+  // running, and the next watchdog adopts them by pid + start time.
+  const wd = join(out, "capp-watchdog.service");
   writeFileSync(
-    trader,
-    `[Unit]\nDescription=capp paper trader (${paths.root})\nStartLimitIntervalSec=3600\nStartLimitBurst=3\n\n[Service]\nWorkingDirectory=${paths.root}\nExecStart=${[...base, "trader", "run", "--broker", "local"].map(q).join(" ")}\nRestart=on-failure\nRestartSec=300\nKillSignal=SIGTERM\nTimeoutStopSec=90\n\n[Install]\nWantedBy=default.target\n`,
+    wd,
+    `[Unit]\nDescription=capp watchdog and paper trader (${paths.root})\nStartLimitIntervalSec=3600\nStartLimitBurst=5\n\n[Service]\nWorkingDirectory=${paths.root}\nExecStart=${[...base, "watchdog", "run"].map(q).join(" ")}\nRestart=on-failure\nRestartSec=30\nKillMode=process\nTimeoutStopSec=60\n\n[Install]\nWantedBy=default.target\n`,
   );
-  files.push(trader);
+  files.push(wd);
   return {
     files,
-    next: `copy them to ~/.config/systemd/user/, then: systemctl --user daemon-reload && systemctl --user enable --now ${jobs.map((j) => `capp-${j.name}.timer`).join(" ")} capp-trader.service`,
+    next: `copy them to ~/.config/systemd/user/, then: systemctl --user daemon-reload && systemctl --user enable --now ${jobs
+      .filter((j) => j.name !== "watchdog")
+      .map((j) => `capp-${j.name}.timer`)
+      .join(" ")} capp-watchdog.service`,
   };
 }

@@ -32,6 +32,8 @@ export interface JobDef {
   name: string;
   /** Interval in seconds, from the config. */
   intervalSec: (l: LoadedConfig) => number;
+  /** The setting that holds the interval (for error messages). */
+  intervalKey: string;
   /** Whether the host schedules it at all. */
   enabled: (l: LoadedConfig) => boolean;
   run: (ctx: JobContext) => Promise<JobResult>;
@@ -48,6 +50,7 @@ export interface JobDef {
 export const JOBS: JobDef[] = [
   {
     name: "ensemble-sync",
+    intervalKey: "ENSEMBLE_UPDATE_INTERVAL",
     intervalSec: (l) => l.config.ensemble.updateIntervalSec,
     enabled: (l) => !!l.config.study.active,
     run: async (ctx) => {
@@ -71,12 +74,14 @@ export const JOBS: JobDef[] = [
   },
   {
     name: "deploy-check",
+    intervalKey: "DEPLOYER_CHECK_INTERVAL",
     intervalSec: (l) => l.config.deploy.checkIntervalSec,
     enabled: (l) => !!l.config.study.active,
     run: async (ctx) => (await import("./adapters.js")).deployJob(ctx),
   },
   {
     name: "watchdog",
+    intervalKey: "watchdog.checkIntervalSec",
     recordsItself: true,
     intervalSec: (l) => l.config.watchdog.checkIntervalSec,
     enabled: () => true,
@@ -85,6 +90,7 @@ export const JOBS: JobDef[] = [
   },
   {
     name: "monitor",
+    intervalKey: "monitor.intervalSec",
     recordsItself: true,
     intervalSec: (l) => l.config.monitor.intervalSec,
     enabled: (l) => !!l.config.study.active,
@@ -92,6 +98,7 @@ export const JOBS: JobDef[] = [
   },
   {
     name: "scheduler-tick",
+    intervalKey: "scheduler tick (60 s)",
     intervalSec: () => 60,
     enabled: (l) => l.config.scheduler.enabled,
     run: async (ctx) => (await import("./adapters.js")).schedulerJob(ctx),

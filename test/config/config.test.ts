@@ -97,3 +97,23 @@ describe("config loading", () => {
     expect(loadConfig({ workspace: fresh, env: {} }).config.risk.maxPositionPct).toBe(0.3);
   });
 });
+
+describe("strict config", () => {
+  it("a misspelt key in capp.config.json is an error naming it (exit 2); // comments are allowed", () => {
+    const dir = mkdtempSync(join(tmpdir(), "capp-cfg-"));
+    writeFileSync(
+      join(dir, "capp.config.json"),
+      JSON.stringify({ "//": "note", risk: { "//": "x", maxPositonPct: 0.2 } }),
+    );
+    expect(() => loadConfig({ workspace: dir, env: {} })).toThrow(
+      /risk\.maxPositonPct in .*capp\.config\.json: unknown key/,
+    );
+    writeFileSync(join(dir, "capp.config.json"), JSON.stringify({ riskk: {} }));
+    expect(() => loadConfig({ workspace: dir, env: {} })).toThrow(/riskk/);
+    writeFileSync(
+      join(dir, "capp.config.json"),
+      JSON.stringify({ "//": "note", risk: { "//": "x", maxPositionPct: 0.2 } }),
+    );
+    expect(loadConfig({ workspace: dir, env: {} }).config.risk.maxPositionPct).toBe(0.2);
+  });
+});

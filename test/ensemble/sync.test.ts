@@ -1,10 +1,11 @@
 import { spawn } from "node:child_process";
-import { readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/core/config/load.js";
 import { readManifest } from "../../src/core/ensemble/manifest.js";
 import { type SyncOptions, syncEnsemble } from "../../src/core/ensemble/sync.js";
+import { CappError } from "../../src/core/errors.js";
 import { workspacePaths } from "../../src/core/workspace/paths.js";
 import { capp, copyWorkspace, EXAMPLE, MAIN_STUDY, REPO } from "../helpers/workspace.js";
 
@@ -80,13 +81,26 @@ describe("ensemble sync on the fixture workspace", () => {
     );
   });
 
-  it("cappuccino_1year_20251121 never uses the main study's folders (F-01)", async () => {
+  it("cappuccino_1year_20251121 never uses the main study's folders (F-01); no valid model → nothing written", async () => {
     const dir = copyWorkspace(null);
-    const r = await syncEnsemble(opts(dir, "cappuccino_1year_20251121"));
-    expect(r.members).toEqual([]);
-    for (const s of r.skipped)
-      expect(["missing", "wrong_state_dim", "truncated_onnx", "pth_only", "non_finite", "bad_meta"]).toContain(s.code);
-    expect(r.skipped.some((s) => s.code === "wrong_state_dim" && /hidden|net_dimension/.test(s.reason))).toBe(true);
+    const o = opts(dir, "cappuccino_1year_20251121");
+    const err = await syncEnsemble(o).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CappError);
+    expect((err as CappError).exitCode).toBe(1);
+    expect((err as Error).message).toMatch(/no valid model in study cappuccino_1year_20251121/);
+    expect(existsSync(o.paths.manifest)).toBe(false);
+    expect(existsSync(o.paths.reloadFlag)).toBe(false);
+    // every candidate was validated and refused (verdicts kept in the validation cache)
+    const cache = JSON.parse(readFileSync(join(o.paths.ensembleDir, ".validation_cache.json"), "utf8"));
+    const verdicts = Object.values(cache) as { ok: boolean; code?: string; reason?: string }[];
+    expect(verdicts.length).toBeGreaterThan(0);
+    expect(verdicts.every((v) => !v.ok)).toBe(true);
+    expect(verdicts.some((v) => v.code === "wrong_state_dim" && /hidden|net_dimension/.test(v.reason ?? ""))).toBe(
+      true,
+    );
   });
 
   it("no change → no rewrite, same version; a change bumps the version and touches .reload_models", async () => {
@@ -150,6 +164,7 @@ describe("capp ensemble sync / readiness check (CLI)", () => {
     const j = JSON.parse(b.stdout);
     expect(j.changed).toBe(false);
     expect(j.version).toBe(1);
+    expect(capp(["-w", dir, "-q", "data", "import", "--sample"]).code).toBe(0);
     const ok = capp(["-w", dir, "--json", "readiness", "check"]);
     expect(ok.code, ok.stdout).toBe(0);
     expect(JSON.parse(ok.stdout).checks.every((c: { ok: boolean }) => c.ok)).toBe(true);

@@ -4,10 +4,12 @@
  * Features are scaled by 2^-6 so actions swing with the market; norm_action 2 makes action 1.0
  * worth half the capital (capped by the 30 % position limit).
  */
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { buildManifest, type Manifest, type Member, writeManifest } from "../../src/core/ensemble/manifest.js";
 import { writePackage } from "../../src/core/models/package.js";
 import { DEFAULT_TICKERS, FEATURES, stateDim } from "../../src/core/models/types.js";
+import { writeJsonAtomic } from "../../src/core/state/atomic.js";
 import { exportActorOnnx } from "../../src/core/train/onnxExport.js";
 import { initActor } from "../../src/core/train/ppo.js";
 import { Rng } from "../../src/core/train/rng.js";
@@ -70,4 +72,24 @@ export function writeTradingEnsemble(
   const m = buildManifest(study, "maximize", members, opts.version ?? 1, Date.now());
   writeManifest(join(root, "train_results", "ensemble", "ensemble_manifest.json"), m);
   return m;
+}
+
+/**
+ * Deploy a manifest as `deploy check` does after its gate: an immutable snapshot under
+ * deployments/ensembles/ and the pointer deployments/deployment.json (deployment number `n`).
+ */
+export function deployManifest(root: string, m: Manifest, n: number): void {
+  mkdirSync(join(root, "deployments", "ensembles"), { recursive: true });
+  const snap = join("deployments", "ensembles", `ensemble_v${m.version}_${n}.json`);
+  writeJsonAtomic(join(root, snap), m);
+  writeJsonAtomic(join(root, "deployments", "deployment.json"), {
+    deployment: n,
+    manifest: snap,
+    version: m.version,
+    study: m.study_name,
+    trial_id: m.members[0]?.trial_id ?? null,
+    trial_number: m.members[0]?.trial_number ?? null,
+    value: m.members[0]?.value ?? null,
+    deployed_at: new Date().toISOString(),
+  });
 }

@@ -40,6 +40,7 @@ describe("automation host", () => {
       jobs: [
         {
           name: "slow",
+          intervalKey: "test interval",
           intervalSec: () => 1,
           enabled: () => true,
           run: async () => {

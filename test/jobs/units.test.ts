@@ -44,7 +44,7 @@ describe("watchdog process specs", () => {
     ]);
     expect(t.heartbeatFile).toBe("paper_trades/paper_local_heartbeat.json");
     expect(t.heartbeatGraceSec).toBe(90);
-    expect(t.requires).toEqual(["train_results/ensemble/ensemble_manifest.json"]);
+    expect(t.requires).toEqual(["deployments/deployment.json"]); // nothing to trade before a deployment
     expect(t.critical).toBe(true);
     expect(t.restart).toMatchObject({ maxRestarts: 4, cooldownSec: 120, stopExitCodes: [2] });
   });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { StateDb } from "../../src/core/state/db.js";
 import { TradingStore } from "../../src/core/state/trading.js";
-import { writeTradingEnsemble } from "../helpers/tradingModels.js";
+import { deployManifest, writeTradingEnsemble } from "../helpers/tradingModels.js";
 import { capp, copyWorkspace, REPO } from "../helpers/workspace.js";
 
 /** Start a replaying trader; resolve with its exit code (null when killed). */
@@ -21,7 +21,7 @@ function runTrader(ws: string, killAfterMs?: number): Promise<number | null> {
         "run",
         "--replay",
         "2022-08-01",
-        "2022-08-06",
+        "2022-08-10",
         "--session",
         "killtest",
       ],
@@ -44,7 +44,7 @@ describe("trader crash safety (kill -9 at many points)", () => {
   it("after kills and restarts, no order is sent twice, no bar is skipped, and positions match the broker", async () => {
     const ws = copyWorkspace();
     expect(capp(["-w", ws, "-q", "init", "--sample"]).code).toBe(0);
-    writeTradingEnsemble(ws);
+    deployManifest(ws, writeTradingEnsemble(ws), 1);
     // deterministic pseudo-random kill points between 250 ms and 1.2 s
     let seed = 12345;
     const rnd = () => {
@@ -80,9 +80,9 @@ describe("trader crash safety (kill -9 at many points)", () => {
         .map((r) => r.client_order_id)
         .sort();
       expect(sent).toEqual([...ids].sort());
-      // one equity row per bar: 2022-08-01T00 … 2022-08-06T00 = 121 bars, none skipped
+      // one equity row per bar: 2022-08-01T00 … 2022-08-10T00 = 217 bars, none skipped
       const eq = store.equity("killtest");
-      expect(eq).toHaveLength(121);
+      expect(eq).toHaveLength(217);
       for (let k = 1; k < eq.length; k++) expect(eq[k].bar_time - eq[k - 1].bar_time).toBe(3_600_000);
       // positions at the broker equal the fills the trader recorded
       const fills = store.fills("killtest");

@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import { isAbsolute, join, resolve } from "node:path";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
+import { stripComments } from "./comments.js";
 import { readEnvFile } from "./envfile.js";
 import { ENV_ALIASES, ENV_KEYS, type EnvKey } from "./keys.js";
 import { type CappConfig, ConfigSchema } from "./schema.js";
@@ -136,7 +137,7 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
         );
       const leaves: string[] = [];
       flatten(cfg, "", leaves);
-      for (const [k, v] of Object.entries(cfg)) if (!k.startsWith("$") && k !== "//") raw[k] = v;
+      for (const [k, v] of Object.entries(stripComments(cfg))) if (!k.startsWith("$")) raw[k] = v;
       for (const l of leaves) sources.set(l, found.filepath);
     }
   } catch (err) {
@@ -191,7 +192,8 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
 }
 
 function configIssue(issue: z.ZodIssue, sources: Map<string, string>): ConfigError {
-  const path = issue.path.map(String).join(".");
+  const unknown = issue.code === "unrecognized_keys" ? issue.keys[0] : undefined;
+  const path = [...issue.path.map(String), ...(unknown ? [unknown] : [])].join(".");
   let source = "defaults";
   for (let p = path; p; p = p.split(".").slice(0, -1).join(".")) {
     const s = sources.get(p);
@@ -203,7 +205,11 @@ function configIssue(issue: z.ZodIssue, sources: Map<string, string>): ConfigErr
   const envName = Object.entries(ENV_KEYS).find(([, k]) => path.startsWith(k.path))?.[0];
   const key = envName && !source.endsWith(".json") && !source.endsWith(".yaml") ? envName : path;
   const secret = envName ? ENV_KEYS[envName].secret : false;
-  const problem = secret ? issue.message.replace(/".*"/, "<hidden>") : issue.message;
+  const problem = unknown
+    ? `unknown key (a misspelling? ${issue.message})`
+    : secret
+      ? issue.message.replace(/".*"/, "<hidden>")
+      : issue.message;
   return new ConfigError(
     `${key} in ${source}: ${problem}`,
     `correct ${key} in ${source}${envName ? ` (${ENV_KEYS[envName].help})` : ""}`,

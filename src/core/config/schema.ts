@@ -290,22 +290,25 @@ export const ProcessSchema = z
   })
   .passthrough();
 
-export const ConfigSchema = z.object({
-  study: StudySchema.default({}),
-  ensemble: EnsembleSchema.default({}),
-  models: ModelsSchema.default({}),
-  deploy: DeploySchema.default({}),
-  scheduler: SchedulerSchema.default({}),
-  trading: TradingSchema.default({}),
-  risk: RiskSchema.default({}),
-  watchdog: WatchdogSchema.default({}),
-  monitor: MonitorSchema.default({}),
-  notify: NotifySchema.default({}),
-  data: DataSchema.default({}),
-  secrets: SecretsSchema.default({}),
-  processes: z.array(ProcessSchema).optional(),
-  training: TrainingSchema.default({}),
-});
+export const ConfigSchema = z
+  .object({
+    study: StudySchema.strict().default({}),
+    ensemble: EnsembleSchema.strict().default({}),
+    models: ModelsSchema.strict().default({}),
+    deploy: DeploySchema.strict().default({}),
+    scheduler: SchedulerSchema.strict().default({}),
+    trading: TradingSchema.strict().default({}),
+    risk: RiskSchema.strict().default({}),
+    watchdog: WatchdogSchema.strict().default({}),
+    monitor: MonitorSchema.strict().default({}),
+    notify: NotifySchema.strict().default({}),
+    data: DataSchema.strict().default({}),
+    secrets: SecretsSchema.strict().default({}),
+    processes: z.array(ProcessSchema).optional(),
+    training: TrainingSchema.strict().default({}),
+  })
+  // a misspelt key is an error, not a silently ignored setting
+  .strict();
 
 /** The whole validated configuration. */
 export type CappConfig = z.infer<typeof ConfigSchema>;

@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { DataError } from "../errors.js";
+import { CappError, DataError, ExitCode } from "../errors.js";
 import type { StateDb } from "../state/db.js";
 import type { ProcessIdentity } from "../supervisor/terminate.js";
 import type { WorkspacePaths } from "../workspace/paths.js";
@@ -33,7 +33,7 @@ export interface RollbackResult {
 
 /**
  * Roll back one deployment.
- * @throws DataError when fewer than two deployments are on the stack, or the snapshot to restore is gone.
+ * @throws CappError (exit 1) when fewer than two deployments are on the stack; DataError when the snapshot to restore is gone.
  */
 export function rollbackDeployment(o: {
   paths: WorkspacePaths;
@@ -43,9 +43,10 @@ export function rollbackDeployment(o: {
 }): RollbackResult {
   const stack = deploymentStack(o.db);
   if (stack.length < 2)
-    throw new DataError(
+    throw new CappError(
       `nothing to roll back to: ${stack.length === 0 ? "no deployment yet" : `only deployment ${stack[0].deployment} is on record`}`,
       "deploy another ensemble first (`capp deploy check`); `capp deploy show` lists the history",
+      ExitCode.CHECK_FAILED,
     );
   const current = stack[stack.length - 1];
   const target = stack[stack.length - 2];

@@ -79,6 +79,8 @@ export class EnsembleRunner {
   private constructor(
     readonly manifest: Manifest,
     readonly members: LoadedMember[],
+    /** Members left out by `load(…, { skipBroken: true })`, with why (empty otherwise). */
+    readonly skipped: { trial_number: number; error: string }[] = [],
   ) {}
 
   /** Manifest version this runner was loaded from. */
@@ -88,9 +90,18 @@ export class EnsembleRunner {
 
   /**
    * Load every member package (sha256 verified against model.json and the manifest).
-   * @throws DataError naming the member when any package is missing, altered or not loadable.
+   * @param opts.skipBroken leave out a member whose package is missing, altered or not loadable and
+   *   report it in `runner.skipped` (weights of the loaded members are renormalised to sum 1);
+   *   default false — the deploy gate needs every member.
+   * @throws DataError naming the member when any package is missing, altered or not loadable
+   *   (with `skipBroken`: only when no member loads, naming every failure).
    */
-  static async load(manifest: Manifest, root: string, weighting: Weighting = "mean"): Promise<EnsembleRunner> {
+  static async load(
+    manifest: Manifest,
+    root: string,
+    weighting: Weighting = "mean",
+    opts: { skipBroken?: boolean } = {},
+  ): Promise<EnsembleRunner> {
     if (manifest.members.length === 0)
       throw new DataError(
         `ensemble v${manifest.version} has no members`,
@@ -102,24 +113,44 @@ export class EnsembleRunner {
       weighting,
     );
     const loaded: LoadedMember[] = [];
+    const skipped: { trial_number: number; error: string }[] = [];
     try {
       for (const [k, m] of manifest.members.entries()) {
-        const pkg = readPackage(join(root, m.package_path));
-        if (pkg.meta.sha256 !== m.sha256)
-          throw new DataError(
-            `member trial ${m.trial_number}: ${pkg.onnxPath} sha256 differs from the manifest`,
-            "run `capp ensemble sync --once` to rebuild the store",
-          );
-        const session = await loadActorFromBytes(pkg.onnxBytes, pkg.onnxPath, {
-          expectedInputWidth: pkg.meta.state_dim,
-        });
-        loaded.push({ member: m, meta: pkg.meta, session, weight: weights[k], bytes: pkg.onnxBytes });
+        try {
+          loaded.push(await EnsembleRunner.loadMember(m, root, weights[k]));
+        } catch (err) {
+          if (!opts.skipBroken) throw err;
+          skipped.push({ trial_number: m.trial_number, error: errorMessage(err) });
+        }
       }
+      if (loaded.length === 0)
+        throw new DataError(
+          `ensemble v${manifest.version}: no member loads (${skipped.map((s) => `trial ${s.trial_number}: ${s.error}`).join("; ")})`,
+          "run `capp ensemble sync --once` to rebuild the store",
+        );
     } catch (err) {
       for (const l of loaded) await l.session.release();
       throw err;
     }
-    return new EnsembleRunner(manifest, loaded);
+    if (skipped.length) {
+      const sum = loaded.reduce((s, l) => s + l.weight, 0);
+      for (const l of loaded) l.weight = sum > 0 ? l.weight / sum : 1 / loaded.length;
+    }
+    return new EnsembleRunner(manifest, loaded, skipped);
+  }
+
+  /** Load and verify one member's package. @throws DataError naming the member. */
+  private static async loadMember(m: Member, root: string, weight: number): Promise<LoadedMember> {
+    const pkg = readPackage(join(root, m.package_path));
+    if (pkg.meta.sha256 !== m.sha256)
+      throw new DataError(
+        `member trial ${m.trial_number}: ${pkg.onnxPath} sha256 differs from the manifest`,
+        "run `capp ensemble sync --once` to rebuild the store",
+      );
+    const session = await loadActorFromBytes(pkg.onnxBytes, pkg.onnxPath, {
+      expectedInputWidth: pkg.meta.state_dim,
+    });
+    return { member: m, meta: pkg.meta, session, weight, bytes: pkg.onnxBytes };
   }
 
   /**

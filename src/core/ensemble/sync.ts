@@ -8,16 +8,24 @@
  * - New members are copied into a content-addressed store (`<ensemble>/store/…`) so a later
  *   training run cannot change a deployed model (F-23).
  * - The manifest is written atomically with a monotonic `version` (F-09); no change → no write.
+ *   The last written version is also kept in `<ensemble>/.manifest_version`, so a damaged manifest
+ *   never restarts the numbering at v1; a damaged/foreign manifest is set aside under a timestamped
+ *   name (`ensemble_manifest.json.bad-<ISO time>`), never overwritten.
+ * - A writing sync holds an exclusive lock (`<ensemble>/.sync.lock`, proper-lockfile) for its whole
+ *   run, so two concurrent syncs cannot both publish the same version with different members.
+ * - A selection with no valid member is never written: the last good ensemble keeps serving.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import lockfile from "proper-lockfile";
 import type { CappConfig } from "../config/schema.js";
-import { DataError } from "../errors.js";
+import { CappError, DataError, ExitCode, LockError } from "../errors.js";
 import { discoverWeights } from "../models/discovery.js";
 import { readPackage, writePackage } from "../models/package.js";
 import { FEATURES, type ModelMeta, type TrialInfo } from "../models/types.js";
 import type { StudyStorage } from "../optuna/reader.js";
 import { openStudyStorage } from "../optuna/storage.js";
+import { writeFileAtomicSync } from "../state/atomic.js";
 import type { WorkspacePaths } from "../workspace/paths.js";
 import { folderFingerprint, VerdictCache } from "./cache.js";
 import { buildManifest, jsonValue, type Manifest, type Member, readManifest, writeManifest } from "./manifest.js";
@@ -106,21 +114,76 @@ function rel(root: string, p: string): string {
   return r.startsWith("..") ? p : r;
 }
 
-/**
- * Run one sync.
- * @throws ConfigError for an unknown study / a multi-objective study without an objective;
- *   DataError for an unreadable study DB.
- */
-export async function syncEnsemble(opts: SyncOptions): Promise<SyncResult> {
-  const storage = openStudyStorage(opts.paths.optunaDb);
+/** Name of the side file (in the ensemble dir) holding the last written manifest version. */
+export const VERSION_FILE = ".manifest_version";
+/** Name of the sync lock file (in the ensemble dir). */
+export const SYNC_LOCK_FILE = ".sync.lock";
+
+/** Last written version from the side file; 0 when missing or unreadable. */
+export function readVersionFile(ensembleDir: string): number {
   try {
-    return await syncWith(storage, opts);
-  } finally {
-    storage.close();
+    const n = Number.parseInt(readFileSync(join(ensembleDir, VERSION_FILE), "utf8").trim(), 10);
+    return Number.isInteger(n) && n > 0 ? n : 0;
+  } catch {
+    return 0;
   }
 }
 
-async function syncWith(storage: StudyStorage, opts: SyncOptions): Promise<SyncResult> {
+/** Set an unreadable/foreign manifest aside as `<manifest>.bad-<ISO time>[-k]` (never overwrites). */
+function backupManifest(path: string, nowMs: number): string {
+  const base = `${path}.bad-${new Date(nowMs).toISOString()}`;
+  let target = base;
+  for (let k = 1; existsSync(target); k++) target = `${base}-${k}`;
+  renameSync(path, target);
+  return target;
+}
+
+/**
+ * Run one sync. A writing sync (not `dryRun`) holds `<ensemble>/.sync.lock` for its whole run,
+ * waiting up to ~30 s for another sync to finish.
+ * @throws ConfigError for an unknown study / a multi-objective study without an objective;
+ *   DataError for an unreadable study DB; LockError (exit 5) when another sync holds the lock for
+ *   more than ~30 s; CappError (exit 1) when no valid model is found (nothing is written).
+ */
+export async function syncEnsemble(opts: SyncOptions): Promise<SyncResult> {
+  let release: (() => Promise<void>) | undefined;
+  const lost: { err?: Error } = {};
+  if (!opts.dryRun) {
+    const dir = opts.paths.ensembleDir;
+    const lockPath = join(dir, SYNC_LOCK_FILE);
+    mkdirSync(dir, { recursive: true });
+    try {
+      release = await lockfile.lock(dir, {
+        lockfilePath: lockPath,
+        realpath: false,
+        stale: 20_000,
+        // ~30 s in all: 200 ms doubling up to 1 s per try
+        retries: { retries: 32, factor: 2, minTimeout: 200, maxTimeout: 1000 },
+        onCompromised: (err) => {
+          lost.err = err;
+        },
+      });
+    } catch (err) {
+      throw new LockError(
+        `another ensemble sync is running (${lockPath} held for more than 30 s)`,
+        "wait for it to finish and run `capp ensemble sync --once` again; if no sync is running, delete the lock folder",
+        { cause: err },
+      );
+    }
+  }
+  try {
+    const storage = openStudyStorage(opts.paths.optunaDb);
+    try {
+      return await syncWith(storage, opts, lost);
+    } finally {
+      storage.close();
+    }
+  } finally {
+    await release?.().catch(() => undefined);
+  }
+}
+
+async function syncWith(storage: StudyStorage, opts: SyncOptions, lost: { err?: Error }): Promise<SyncResult> {
   const { paths, study } = opts;
   const dirs = storage.directions(study);
   const counts = storage.stateCounts(study);
@@ -238,7 +301,23 @@ async function syncWith(storage: StudyStorage, opts: SyncOptions): Promise<SyncR
     before.every((m, k) => memberKey(m) === memberKey(members[k]));
   const beforeKeys = new Set(before.map(memberKey));
   const afterKeys = new Set(members.map(memberKey));
-  const version = same ? current!.version : (current?.version ?? 0) + 1;
+  if (members.length === 0) {
+    if (!opts.dryRun) cache.save();
+    const why = `${counts.COMPLETE} COMPLETE trials, ${skipped.length} without a valid model`;
+    throw current && current.members.length > 0
+      ? new CappError(
+          `no valid model in study ${study} (${why}): keeping ensemble v${current.version} (${current.members.length} members of ${current.study_name})`,
+          "see the skipped trials with `capp ensemble sync --dry-run --json`; train more trials or set ACTIVE_STUDY_NAME to a study with models",
+          ExitCode.CHECK_FAILED,
+        )
+      : new CappError(
+          `no valid model in study ${study} (${why}): no ensemble written`,
+          "see the skipped trials with `capp ensemble sync --dry-run --json`; wait for training to export models or set ACTIVE_STUDY_NAME to a study with models",
+          ExitCode.CHECK_FAILED,
+        );
+  }
+  const lastVersion = Math.max(current?.version ?? 0, readVersionFile(paths.ensembleDir));
+  const version = same ? current!.version : lastVersion + 1;
   const result: SyncResult = {
     study,
     direction,
@@ -255,7 +334,14 @@ async function syncWith(storage: StudyStorage, opts: SyncOptions): Promise<SyncR
   if (!opts.dryRun) {
     cache.save();
     if (!same) {
-      if (foreign && existsSync(paths.manifest)) renameSync(paths.manifest, `${paths.manifest}.seed-backup`);
+      if (lost.err)
+        throw new LockError(
+          `lost the ensemble sync lock (${join(paths.ensembleDir, SYNC_LOCK_FILE)}): ${lost.err.message}`,
+          "run `capp ensemble sync --once` again",
+        );
+      if (foreign && existsSync(paths.manifest)) backupManifest(paths.manifest, opts.nowMs);
+      // side file first: it is never behind the manifest, so versions stay monotonic after a crash
+      writeFileAtomicSync(join(paths.ensembleDir, VERSION_FILE), `${version}\n`);
       writeManifest(paths.manifest, buildManifest(study, direction, members, version, opts.nowMs));
       writeFileSync(paths.reloadFlag, `${version}\n`); // old tools watch this flag's mtime
     }

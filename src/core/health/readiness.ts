@@ -5,9 +5,10 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import type { LoadedConfig } from "../config/load.js";
-import { readManifest } from "../ensemble/manifest.js";
+import { type Manifest, readManifest } from "../ensemble/manifest.js";
 import { syncEnsemble, syncOptionsFromConfig } from "../ensemble/sync.js";
 import { errorMessage } from "../errors.js";
+import { BarStore } from "../market/barstore.js";
 import { sha256File } from "../models/package.js";
 import { openStudyStorage } from "../optuna/storage.js";
 import { WORKSPACE_DIRS, type WorkspacePaths } from "../workspace/paths.js";
@@ -144,8 +145,10 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
   }
   // manifest + member files
   let members = 0;
+  let manifest: Manifest | undefined;
   try {
     const m = readManifest(paths.manifest);
+    manifest = m;
     if (!m) add("ensemble manifest", false, `${paths.manifest} does not exist`, "run `capp ensemble sync --once`");
     else {
       const problems: string[] = [];
@@ -203,6 +206,23 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
     `${members} members, need ${Math.max(1, want)}${capNote}`,
     "run `capp ensemble sync --once`, or lower --min-models / ENSEMBLE_TOP_N",
   );
+  // member tickers ⊆ trading tickers (the trader refuses a member trading a ticker it does not, F-16)
+  if (manifest && manifest.members.length > 0) {
+    const have = new Set(c.trading.tickers);
+    const off = manifest.members
+      .map((mem) => ({ n: mem.trial_number, miss: mem.tickers.filter((t) => !have.has(t)) }))
+      .filter((x) => x.miss.length > 0);
+    add(
+      "ensemble tickers",
+      off.length === 0,
+      off.length
+        ? `${off.map((x) => `trial ${x.n} trades ${x.miss.join(", ")}`).join("; ")}, not in trading tickers (${c.trading.tickers.join(", ")})`
+        : `every member trades only ${c.trading.tickers.join(", ")}`,
+      "set PAPER_TRADING_TICKERS to include the members' tickers, or re-sync with `capp ensemble sync --once`",
+    );
+  }
+  // bars for every trading ticker at the trading timeframe
+  add(...barsCheck(paths.barsDb, c.trading.tickers, c.trading.timeframe));
   // commands (F-06)
   const unresolved = o.commands.filter((x) => !resolveCommand(x.command, paths.root));
   add(
@@ -214,4 +234,31 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
     "install the missing programs or fix `processes[].command` in capp.config.json",
   );
   return checks;
+}
+
+/**
+ * The "bars" check: the bar store holds at least one bar of `timeframe` for every ticker.
+ * @returns [name, ok, detail, fix] for `add`.
+ */
+function barsCheck(barsDb: string, tickers: readonly string[], timeframe: string): [string, boolean, string, string] {
+  const fix = "run `capp data import --sample` or `capp data import FILE`";
+  if (!existsSync(barsDb)) return ["bars", false, `${barsDb} does not exist`, fix];
+  try {
+    const store = BarStore.open(barsDb);
+    try {
+      const missing = tickers.filter((t) => !store.coverage(t, timeframe));
+      return [
+        "bars",
+        missing.length === 0,
+        missing.length
+          ? `no ${timeframe} bars in ${barsDb} for ${missing.join(", ")}`
+          : `${tickers.length} tickers have ${timeframe} bars in ${barsDb}`,
+        fix,
+      ];
+    } finally {
+      store.close();
+    }
+  } catch (err) {
+    return ["bars", false, `${barsDb}: ${errorMessage(err)}`, fix];
+  }
 }

@@ -72,7 +72,7 @@ export async function acquireDaemonLock(pidFile: string, what: string): Promise<
     if (other && other.pid !== process.pid) {
       throw new LockError(
         `the ${what} is already running (pid ${other.pid}, started ${other.started}; ${pidFile})`,
-        `stop it first with \`capp ${what} stop\`, or use \`capp ${what} status\``,
+        `stop it first with \`capp ${what} stop\` (or \`capp automation stop\` when the automation host runs it), or use \`capp ${what} status\``,
       );
     }
     const me: PidRecord = {

@@ -13,7 +13,7 @@
  * and `{workspace}` / `{study}` in args are substituted. Entries without their own `restart`
  * settings get the watchdog's (`--max-restarts`, `--restart-cooldown`, window).
  */
-import { relative } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CappConfig } from "../config/schema.js";
 import { type ProcessSpec, parseProcessSpecs } from "../supervisor/spec.js";
@@ -57,8 +57,8 @@ export function watchdogProcessSpecs(
           name: wd.traderProcess,
           ...capp(["trader", "run", "--broker", "local", "--session", wd.traderSession]),
           critical: true,
-          // nothing to trade before the first ensemble: reported once, started when it appears (no restart loop)
-          requires: [relative(paths.root, paths.manifest)],
+          // nothing to trade before the first deployment: reported once, started when it appears (no restart loop)
+          requires: [relative(paths.root, join(paths.deployments, "deployment.json"))],
           heartbeatFile: `paper_trades/${wd.traderSession}_heartbeat.json`,
           heartbeatGraceSec: wd.heartbeatGraceSec,
           restart: { ...restart, stopExitCodes: [2] },

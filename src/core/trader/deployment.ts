@@ -1,9 +1,8 @@
 /**
  * What the trader trades: `deployments/deployment.json` points at an immutable manifest snapshot
- * written by `deploy check` (members live in the content-addressed store). Before any deployment
- * the trader follows the synced ensemble manifest directly.
+ * written by `deploy check` after its validation gate (members live in the content-addressed
+ * store). Before the first deployment the trader has nothing to trade and says so.
  */
-import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { readJsonFile } from "../state/atomic.js";
 import type { WorkspacePaths } from "../workspace/paths.js";
@@ -29,18 +28,15 @@ export function deploymentPath(paths: WorkspacePaths): string {
 }
 
 /**
- * The manifest the trader should load now and a key that changes whenever it should reload.
- * @returns undefined when there is neither a deployment nor an ensemble manifest.
+ * The manifest the trader should load now and a key that changes whenever it should reload. Only a
+ * deployment is traded: an ensemble that did not pass `deploy check`'s validation gate never is.
+ * @returns undefined when nothing has been deployed yet.
  */
 export function currentTradeTarget(
   paths: WorkspacePaths,
-): { manifestPath: string; key: string; deployment?: DeploymentPointer } | undefined {
+): { manifestPath: string; key: string; deployment: DeploymentPointer } | undefined {
   const d = readJsonFile<DeploymentPointer>(deploymentPath(paths));
-  if (d) {
-    const manifestPath = isAbsolute(d.manifest) ? d.manifest : join(paths.root, d.manifest);
-    return { manifestPath, key: `deployment:${d.deployment}:v${d.version}`, deployment: d };
-  }
-  if (!existsSync(paths.manifest)) return undefined;
-  const m = readJsonFile<{ version?: number }>(paths.manifest);
-  return { manifestPath: paths.manifest, key: `ensemble:v${m?.version ?? 0}` };
+  if (!d) return undefined;
+  const manifestPath = isAbsolute(d.manifest) ? d.manifest : join(paths.root, d.manifest);
+  return { manifestPath, key: `deployment:${d.deployment}:v${d.version}`, deployment: d };
 }

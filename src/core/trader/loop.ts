@@ -53,8 +53,8 @@ export async function loadTarget(
   const target = currentTradeTarget(paths);
   if (!target)
     throw new DataError(
-      `nothing to trade: no ${paths.manifest} and no deployment`,
-      "run `capp ensemble sync --once` and `capp deploy check`",
+      `nothing to trade: no deployment in ${paths.deployments} (only an ensemble that passed deploy check's validation gate is traded)`,
+      "run `capp ensemble sync --once`, then `capp deploy check`",
     );
   const manifest = readManifest(target.manifestPath);
   if (!manifest)
@@ -62,7 +62,8 @@ export async function loadTarget(
       `deployment names ${target.manifestPath}, which does not exist`,
       "run `capp deploy check` again, or `capp deploy rollback`",
     );
-  const runner = await EnsembleRunner.load(manifest, paths.root, c.ensemble.weighting);
+  // a member whose package went missing is left out (and reported) rather than stopping all trading
+  const runner = await EnsembleRunner.load(manifest, paths.root, c.ensemble.weighting, { skipBroken: true });
   if (c.ensemble.inference === "merged") await runner.useMerged();
   return { runner, key: target.key };
 }
@@ -72,6 +73,7 @@ export async function runTraderLoop(o: LoopOptions): Promise<void> {
   const c = o.config;
   const tfMs = 3_600_000 * (c.trading.timeframe === "1h" ? 1 : 0) || timeframeToMs(c.trading.timeframe);
   let { runner, key } = await loadTarget(o.paths, c);
+  reportSkipped(o, runner);
   o.session.setEnsemble(runner);
   await o.session.syncOrders(); // reconcile with the broker before trading
   try {
@@ -83,6 +85,7 @@ export async function runTraderLoop(o: LoopOptions): Promise<void> {
       if (target && (target.key !== key || o.reloadRequested?.())) {
         try {
           const next = await loadTarget(o.paths, c);
+          reportSkipped(o, next.runner);
           const old = o.session.setEnsemble(next.runner);
           runner = next.runner;
           key = next.key;
@@ -109,22 +112,62 @@ export async function runTraderLoop(o: LoopOptions): Promise<void> {
   }
 }
 
+/** Record members that could not be loaded (the rest trade; readiness and deploy check name the fix). */
+function reportSkipped(o: LoopOptions, runner: EnsembleRunner): void {
+  for (const m of runner.skipped)
+    o.session.o.db.addEvent({
+      ts: o.clock.now(),
+      severity: "ERROR",
+      process: "paper_trading",
+      kind: "member_unavailable",
+      message: `member trial ${m.trial_number} left out of ensemble v${runner.version}: ${m.error}`,
+    });
+}
+
 function timeframeToMs(tf: string): number {
   const m = /^(\d+)([mhd])$/.exec(tf);
   if (!m) throw new DataError(`unknown timeframe ${tf}`, "use 1m, 5m, 15m, 1h, 4h or 1d");
   return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "m" | "h" | "d"];
 }
 
-/** Trade every final bar after the session's last one, up to `upTo` (on a first start: only the newest). */
+let staleReported: number | undefined;
+
+/**
+ * Trade the newest final bar after the session's last one, up to `upTo`; bars missed while the
+ * trader was down are fed to the exchange but not traded (reported once).
+ */
 async function processNewBars(o: LoopOptions, runner: EnsembleRunner, tfMs: number, upTo: number): Promise<void> {
   const c = o.config;
   const last = o.session.lastBar;
   if (last !== null && upTo <= last) return;
   const history = requiredHistoryBars(runner.maxLookback()) + 300;
-  const from = (last === null ? upTo : last + tfMs) - history * tfMs;
   const store = BarStore.open(o.paths.barsDb);
   let fm: ReturnType<typeof computeFeatures>;
   try {
+    // never act on a stale market: the newest bar every ticker has must have closed within two bars
+    const newest = Math.min(
+      ...c.trading.tickers.map((t) => store.latest(t, c.trading.timeframe)?.time ?? Number.NEGATIVE_INFINITY),
+    );
+    const closedAgo = o.clock.now() - (newest + tfMs);
+    if (!(closedAgo <= 2 * tfMs + c.trading.graceSec * 1000)) {
+      if (staleReported !== newest) {
+        staleReported = newest;
+        o.session.o.db.addEvent({
+          ts: o.clock.now(),
+          severity: "WARNING",
+          process: "paper_trading",
+          kind: "stale_bars",
+          message: Number.isFinite(newest)
+            ? `the newest bar every ticker has (${new Date(newest).toISOString()}) closed ${(closedAgo / 3_600_000).toFixed(1)} h ago: no trade on stale data`
+            : `no bars for ${c.trading.tickers.join(", ")} in ${o.paths.barsDb}: no trade`,
+          data: { fix: "fetch fresh bars (trader run --feed alpaca) or import them (capp data import)" },
+        });
+      }
+      return;
+    }
+    upTo = Math.min(upTo, newest);
+    if (last !== null && upTo <= last) return;
+    const from = (last === null ? upTo : last + tfMs) - history * tfMs;
     fm = computeFeatures(
       alignFromStore(store, c.trading.tickers, {
         timeframe: c.trading.timeframe,
@@ -139,20 +182,44 @@ async function processNewBars(o: LoopOptions, runner: EnsembleRunner, tfMs: numb
   runner.bind(fm, c.trading.tickers);
   const S = fm.symbols.length;
   const cols = c.trading.tickers.map((t) => fm.symbols.indexOf(t));
-  const firstT = last === null ? fm.times.length - 1 : fm.times.findIndex((t) => t > last);
-  if (firstT < 0) return;
-  for (let t = firstT; t < fm.times.length; t++) {
+  // the newest bar every ticker has (the grid runs on to `upTo`; bars not yet stored are not traded)
+  const complete = (t: number) => cols.every((col) => Number.isFinite(fm.data[(t * S + col) * 14 + 3]));
+  let newestT = fm.times.length - 1;
+  while (newestT >= 0 && (fm.times[newestT] > upTo || !complete(newestT))) newestT--;
+  if (newestT < 0 || (last !== null && fm.times[newestT] <= last)) return;
+  const firstT = last === null ? newestT : fm.times.findIndex((t) => t > last);
+  // After downtime only the newest closed bar is traded: orders computed from stale bars would
+  // all go out at once. The exchange still sees every bar (pending orders fill at the next open).
+  if (newestT > firstT)
+    o.session.o.db.addEvent({
+      ts: o.clock.now(),
+      severity: "WARNING",
+      process: "paper_trading",
+      kind: "bars_skipped",
+      message: `${newestT - firstT} closed bars (${new Date(fm.times[firstT]).toISOString()} → ${new Date(fm.times[newestT - 1]).toISOString()}) were missed while the trader was not running: trading only the newest`,
+    });
+  for (let t = firstT; t <= newestT; t++) {
     if (o.signal.aborted && t > firstT) break; // SIGTERM: finish the bar in flight, then stop
-    if (fm.times[t] > upTo) break;
-    const rs = fm.validRunStart[t];
-    if (rs < 0 || t - rs < runner.maxLookback() - 1) continue;
     if (o.exchange) {
       const prices: Record<string, { open: number; close: number }> = {};
       c.trading.tickers.forEach((sym, i) => {
         const k = (t * S + cols[i]) * 14;
         prices[sym] = { open: fm.data[k], close: fm.data[k + 3] };
       });
-      o.exchange.onBar(fm.times[t], prices);
+      if (Object.values(prices).every((p) => Number.isFinite(p.open) && Number.isFinite(p.close)))
+        o.exchange.onBar(fm.times[t], prices);
+    }
+    if (t < newestT) continue;
+    const rs = fm.validRunStart[t];
+    if (rs < 0 || t - rs < runner.maxLookback() - 1) {
+      o.session.o.db.addEvent({
+        ts: o.clock.now(),
+        severity: "WARNING",
+        process: "paper_trading",
+        kind: "no_state",
+        message: `no decision for ${new Date(fm.times[t]).toISOString()}: a data gap (or its indicator warm-up) leaves no complete state`,
+      });
+      continue;
     }
     const r = await o.session.onBar(fm, t);
     o.onBar?.(r);

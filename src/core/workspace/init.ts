@@ -5,6 +5,8 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { WORKSPACE_DIRS } from "./paths.js";
 
+export { stripComments } from "../config/comments.js";
+
 /** What `initWorkspace` did. */
 export interface InitResult {
   root: string;
@@ -36,7 +38,7 @@ ALPACA_PAPER=true
 
 /** A commented capp.config.json ("//" keys are ignored by capp). */
 export const CONFIG_EXAMPLE = {
-  "//": "capp settings. Env keys (.env.training, environment) override these; flags override both. See README 'Config keys'.",
+  "//": "capp settings. Env keys (.env.training, environment) override these; flags override both. See README 'Configuration'.",
   study: { "//": "active study: prefer ACTIVE_STUDY_NAME in .env.training", db: "databases/optuna_cappuccino.db" },
   ensemble: { topN: 20, updateIntervalSec: 600, weighting: "mean", minMembers: 1 },
   deploy: { minImprovementPct: 1.0, validation: true, mode: "ensemble", heldOutDays: 14 },
@@ -55,18 +57,6 @@ export const CONFIG_EXAMPLE = {
   watchdog: { checkIntervalSec: 60, maxRestarts: 3, restartCooldownSec: 300, alphaThresholdPp: -3 },
   notify: { desktop: false },
 };
-
-/** Strip "//" comment keys recursively (the example config is commented that way). */
-export function stripComments<T>(v: T): T {
-  if (Array.isArray(v)) return v.map(stripComments) as T;
-  if (v && typeof v === "object")
-    return Object.fromEntries(
-      Object.entries(v)
-        .filter(([k]) => k !== "//")
-        .map(([k, x]) => [k, stripComments(x)]),
-    ) as T;
-  return v;
-}
 
 /**
  * Create the workspace layout under `dir`. Existing files and folders are kept untouched.
