@@ -5,7 +5,6 @@ import { deployCheck } from "../../src/core/deploy/check.js";
 import { historyRows } from "../../src/core/deploy/history.js";
 import { rollbackDeployment } from "../../src/core/deploy/rollback.js";
 import { readManifest } from "../../src/core/ensemble/manifest.js";
-import { DataError } from "../../src/core/errors.js";
 import { runDeployCheck } from "../../src/core/jobs/deploy.js";
 import type { StateDb } from "../../src/core/state/db.js";
 import { currentTradeTarget, type DeploymentPointer } from "../../src/core/trader/deployment.js";
