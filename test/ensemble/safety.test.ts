@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/core/config/load.js";
 import { buildManifest, readManifest, writeManifest } from "../../src/core/ensemble/manifest.js";
 import { EnsembleRunner } from "../../src/core/ensemble/runner.js";
-import { type SyncOptions, syncEnsemble } from "../../src/core/ensemble/sync.js";
+import { type SyncOptions, syncEnsemble, syncOptionsFromConfig } from "../../src/core/ensemble/sync.js";
 import { CappError, DataError } from "../../src/core/errors.js";
 import { DEFAULT_TICKERS } from "../../src/core/models/types.js";
 import { workspacePaths } from "../../src/core/workspace/paths.js";
@@ -19,16 +19,7 @@ import { capp, copyWorkspace, MAIN_STUDY, REPO } from "../helpers/workspace.js";
 
 function opts(dir: string, study: string, extra: Partial<SyncOptions> = {}): SyncOptions {
   const { config } = loadConfig({ workspace: dir, env: {} });
-  return {
-    paths: workspacePaths(dir, config),
-    study,
-    topN: 20,
-    tickers: config.trading.tickers,
-    timeframe: "1h",
-    templates: config.models.templates,
-    nowMs: Date.now(),
-    ...extra,
-  };
+  return syncOptionsFromConfig(workspacePaths(dir, config), config, study, Date.now(), { topN: 20, ...extra });
 }
 
 /** Run the built CLI without blocking, so two can run at once. */

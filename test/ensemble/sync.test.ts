@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/core/config/load.js";
 import { readManifest } from "../../src/core/ensemble/manifest.js";
-import { type SyncOptions, syncEnsemble } from "../../src/core/ensemble/sync.js";
+import { type SyncOptions, syncEnsemble, syncOptionsFromConfig } from "../../src/core/ensemble/sync.js";
 import { CappError } from "../../src/core/errors.js";
 import { workspacePaths } from "../../src/core/workspace/paths.js";
 import { capp, copyWorkspace, EXAMPLE, MAIN_STUDY, REPO } from "../helpers/workspace.js";
@@ -17,16 +17,7 @@ const expected = JSON.parse(readFileSync(join(EXAMPLE, "expected.json"), "utf8")
 
 function opts(dir: string, study: string, extra: Partial<SyncOptions> = {}): SyncOptions {
   const { config } = loadConfig({ workspace: dir, env: {} });
-  return {
-    paths: workspacePaths(dir, config),
-    study,
-    topN: 20,
-    tickers: config.trading.tickers,
-    timeframe: "1h",
-    templates: config.models.templates,
-    nowMs: Date.now(),
-    ...extra,
-  };
+  return syncOptionsFromConfig(workspacePaths(dir, config), config, study, Date.now(), { topN: 20, ...extra });
 }
 
 /** The members a correct sync must pick: ranked COMPLETE trials with healthy weights, best first. */

@@ -16,10 +16,10 @@
  */
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
-import { execa } from "execa";
 import { errorMessage } from "../errors.js";
 import type { StateDb } from "../state/db.js";
 import { isSameProcess, readProcStat } from "../supervisor/procinfo.js";
+import { spawnDetached } from "../supervisor/spawn.js";
 import { type RetrainKv, WD_KV } from "./watchdogState.js";
 
 /** A started job's identity. */
@@ -41,20 +41,12 @@ export function commandLauncher(command: string, args: readonly string[], cwd: s
   return async ({ study, logFile }) => {
     mkdirSync(dirname(logFile), { recursive: true });
     const fd = openSync(logFile, "a");
-    let sub: ReturnType<typeof execa>;
+    let sub: ReturnType<typeof spawnDetached>;
     try {
-      sub = execa(
+      sub = spawnDetached(
         command,
         args.map((a) => a.replaceAll("{study}", study)),
-        {
-          cwd,
-          detached: true,
-          cleanup: false,
-          reject: false,
-          stdin: "ignore",
-          stdout: fd as 3,
-          stderr: fd as 3,
-        },
+        { cwd, logFd: fd },
       );
     } finally {
       closeSync(fd);

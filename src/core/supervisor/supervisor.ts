@@ -15,7 +15,6 @@
  */
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { execa } from "execa";
 import { type Clock, iso, SystemClock } from "../clock.js";
 import { ConfigError, errorMessage } from "../errors.js";
 import type { Severity } from "../notify/types.js";
@@ -23,6 +22,7 @@ import { checkHeartbeatFile } from "./heartbeat.js";
 import { groupRssBytes, isSameProcess, readProcStat, readRssBytes } from "./procinfo.js";
 import { type InstanceRecord, instanceKey, type RegistryState, type RegistryStore } from "./registry.js";
 import { type Resolution, resolveCommand } from "./resolve.js";
+import { spawnDetached } from "./spawn.js";
 import { type ProcessSpec, restartGapMs } from "./spec.js";
 import { terminateProcess } from "./terminate.js";
 
@@ -558,18 +558,11 @@ export class Supervisor {
           fd,
           `[${iso(this.clock.now())}] capp supervisor: starting ${label(rec)}: ${path} ${spec.args.join(" ")}\n`,
         );
-        return execa(path, spec.args, {
+        return spawnDetached(path, spec.args, {
           cwd: this.specCwd(spec),
           env: { ...this.baseEnv, ...spec.env },
           extendEnv: false,
-          detached: true,
-          cleanup: false,
-          reject: false,
-          stdin: "ignore",
-          // The fd is passed straight to the child (no pipe through us: the child survives our exit).
-          // execa's types only accept fd literals, hence the cast; the value is the real fd.
-          stdout: fd as 3,
-          stderr: fd as 3,
+          logFd: fd,
         });
       } finally {
         closeSync(fd);

@@ -73,6 +73,7 @@ export async function runTraderLoop(o: LoopOptions): Promise<void> {
   const c = o.config;
   const tfMs = 3_600_000 * (c.trading.timeframe === "1h" ? 1 : 0) || timeframeToMs(c.trading.timeframe);
   let { runner, key } = await loadTarget(o.paths, c);
+  const memo: { staleReported?: number } = {};
   reportSkipped(o, runner);
   o.session.setEnsemble(runner);
   await o.session.syncOrders(); // reconcile with the broker before trading
@@ -98,7 +99,7 @@ export async function runTraderLoop(o: LoopOptions): Promise<void> {
       }
       const lastFinal = lastFinalOpenTime(tfMs, now, graceMs(c));
       const upTo = o.untilMs === undefined ? lastFinal : Math.min(lastFinal, o.untilMs);
-      await processNewBars(o, runner, tfMs, upTo);
+      await processNewBars(o, runner, tfMs, upTo, memo);
       const nextPoll = lastFinal + 2 * tfMs + graceMs(c); // the next bar's close + grace
       if (o.once || (o.untilMs !== undefined && lastFinal >= o.untilMs)) {
         o.session.heartbeat(null, "stopped");
@@ -130,13 +131,17 @@ function timeframeToMs(tf: string): number {
   return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "m" | "h" | "d"];
 }
 
-let staleReported: number | undefined;
-
 /**
  * Trade the newest final bar after the session's last one, up to `upTo`; bars missed while the
  * trader was down are fed to the exchange but not traded (reported once).
  */
-async function processNewBars(o: LoopOptions, runner: EnsembleRunner, tfMs: number, upTo: number): Promise<void> {
+async function processNewBars(
+  o: LoopOptions,
+  runner: EnsembleRunner,
+  tfMs: number,
+  upTo: number,
+  memo: { staleReported?: number },
+): Promise<void> {
   const c = o.config;
   const last = o.session.lastBar;
   if (last !== null && upTo <= last) return;
@@ -150,8 +155,8 @@ async function processNewBars(o: LoopOptions, runner: EnsembleRunner, tfMs: numb
     );
     const closedAgo = o.clock.now() - (newest + tfMs);
     if (!(closedAgo <= 2 * tfMs + c.trading.graceSec * 1000)) {
-      if (staleReported !== newest) {
-        staleReported = newest;
+      if (memo.staleReported !== newest) {
+        memo.staleReported = newest; // one warning per stale bar, not one per poll
         o.session.o.db.addEvent({
           ts: o.clock.now(),
           severity: "WARNING",
