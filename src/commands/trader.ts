@@ -50,6 +50,11 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
       const c = ctx.loaded.config;
       if (f.broker !== "local" && f.broker !== "alpaca")
         throw new ConfigError(`--broker ${f.broker} is unknown`, "use --broker local or --broker alpaca");
+      if (f.broker === "alpaca" && f.replay)
+        throw new ConfigError(
+          "--replay cannot be used with --broker alpaca: a replay runs on a simulated clock, but an Alpaca(-compatible) broker fills on its own wall clock (`capp exchange serve` would never fill the orders; Alpaca would fill them at today's prices)",
+          "replay with --broker local (the same exchange code, fed the replay's bars), or run --broker alpaca without --replay",
+        );
       let clock: InstanceType<typeof SystemClock> | InstanceType<typeof SimulatedClock> = new SystemClock();
       let untilMs: number | undefined;
       if (f.replay) {
@@ -145,6 +150,18 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
             });
             for (const [sym, list] of Object.entries(bars))
               if (list.length) store.upsert(sym, c.trading.timeframe, list);
+          } catch (err) {
+            // a data outage is not fatal: record it; the stale-bar check keeps the trader from trading old bars
+            const { isTransientBrokerError } = await import("../core/broker/retry.js");
+            if (!isTransientBrokerError(err)) throw err;
+            const { errorMessage } = await import("../core/errors.js");
+            db.addEvent({
+              ts: clock.now(),
+              severity: "WARNING",
+              process: "paper_trading",
+              kind: "bars_unavailable",
+              message: `fetching bars failed (${errorMessage(err)}); polling again next bar`,
+            });
           } finally {
             store.close();
           }
@@ -183,6 +200,11 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
             return r;
           },
           onBar: (r) => {
+            if (r.skipped === "broker_unavailable")
+              say(
+                opts,
+                `${new Date(r.barTime).toISOString()} not traded: broker unavailable (${r.error}); trying next bar`,
+              );
             if (r.skipped) return;
             bars++;
             orders += r.orders.length;
