@@ -81,6 +81,8 @@ export interface FakeAlpaca {
   /** Time stamps for created/filled (ms UTC); default Date.now. */
   now: () => number;
   fault(f: FakeFault): void;
+  /** Drop every scripted fault not yet used. */
+  clearFaults(): void;
   /** Advance every open order one stage (see module doc). */
   step(): void;
   close(): Promise<void>;
@@ -111,6 +113,7 @@ export async function startFakeAlpaca(opts: {
     partialFraction: 0.5,
     now: () => Date.now(),
     fault: (f) => faults.push({ ...f, left: f.times ?? 1 }),
+    clearFaults: () => faults.splice(0),
     step: () => {
       for (const o of fake.orders.values()) {
         if (!["new", "accepted", "partially_filled"].includes(o.status)) continue;
