@@ -231,7 +231,12 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
             );
           },
         });
-        const account = await broker.getAccount();
+        // a broker outage at the very end is reported, not fatal (the bars were traded)
+        const { isTransientBrokerError } = await import("../core/broker/retry.js");
+        const account = await broker.getAccount().catch((err: unknown) => {
+          if (!isTransientBrokerError(err)) throw err;
+          return { equity: Number.NaN, cash: Number.NaN };
+        });
         if (opts.json) printJson({ ok: true, session, bars, orders, equity: account.equity, cash: account.cash });
         else say(opts, `session ${session}: ${bars} bars, ${orders} orders, equity ${account.equity.toFixed(2)} USD`);
       } finally {
