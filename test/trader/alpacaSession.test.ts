@@ -205,6 +205,19 @@ describe("trader session on a fake Alpaca: the broker's fills are the truth", ()
     expect(session.store.fills("alp")).toHaveLength(fake.orders.size);
   });
 
+  it("reconciliation on start records a fill the broker reported but the trader never did (older state)", async () => {
+    const { fake, session, bar, db } = await setup("instant");
+    await bar(t0);
+    const n = fake.orders.size;
+    expect(n).toBeGreaterThan(0);
+    // what the old trader left behind: status 'filled' from the submit answer, no fill, no filled qty
+    db.db.exec("DELETE FROM fills; UPDATE orders SET filled_qty = 0, filled_price = NULL");
+    const restarted = new TraderSession({ ...session.o });
+    expect(await restarted.syncOrders()).toBe(n);
+    expect(restarted.store.fills("alp")).toHaveLength(n);
+    expect(await restarted.syncOrders()).toBe(0); // once
+  });
+
   it("401 is not retried and stops the trader (exit 4)", async () => {
     const { fake, bar } = await setup("instant");
     fake.fault({ method: "GET", path: /account/, kind: "status", status: 401 });
