@@ -117,7 +117,7 @@ describe("AlpacaBroker retries transient failures (fake Alpaca over real HTTP)",
     expect(err).toBeInstanceOf(BrokerError);
     expect(err.status).toBe(502);
     expect(err.message).toMatch(/list positions got an answer that is not valid JSON/);
-    expect(err.fix).toMatch(/GET is retried/);
+    expect(err.fix).toMatch(/a GET changes nothing at the broker, so it is retried/);
     expect(err.fix).not.toMatch(/client order id/);
     expect(err.message + err.fix).not.toContain(SECRET);
   });

@@ -44,7 +44,7 @@ export function toBrokerError(err: unknown, action: string, host: string, secret
       `Alpaca ${host}: ${action} got an answer that is not valid JSON (${scrubSecrets(err.message, secrets).slice(0, 80)})`,
       isPost
         ? "the order is looked up by its client order id before any retry (never sent twice); if it lasts, check that the trading URL is an Alpaca v2 API, not a proxy or captive portal"
-        : `this GET is retried with back-off (reads change nothing at the broker); if it lasts, check that ${host} is an Alpaca v2 API, not a proxy or captive portal answering with HTML`,
+        : `a GET changes nothing at the broker, so it is retried with back-off and again at the next bar; if it lasts, check that ${host} is an Alpaca v2 API, not a proxy or captive portal answering with HTML`,
       502,
       { cause: err },
     );
