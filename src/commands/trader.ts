@@ -100,6 +100,7 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
         reload = true;
       };
       process.on("SIGHUP", onHup);
+      const traderRef: { current?: InstanceType<typeof TraderSession> } = {};
       let exchange: import("../core/exchange/local.js").LocalExchange | undefined;
       let broker: import("../core/broker/types.js").Broker;
       if (f.broker === "local") {
@@ -130,6 +131,9 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
           paper: s.alpacaPaper !== false,
           allowLive: !!f.live,
           baseUrl: f.alpacaUrl,
+          timeoutMs: 15_000,
+          // while the broker is retried, the heartbeat says the trader is alive (not hung)
+          retry: { onRetry: (e) => traderRef.current?.heartbeat(clock.now() + e.delayMs + 60_000) },
         });
       }
       let beforePoll: ((now: number) => Promise<void>) | undefined;
@@ -180,6 +184,7 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
         csvPath: join(ctx.paths.paperTrades, `${session}.csv`),
         heartbeatPath: join(ctx.paths.paperTrades, `${session}_heartbeat.json`),
       });
+      traderRef.current = trader;
 
       let bars = 0;
       let orders = 0;

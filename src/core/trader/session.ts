@@ -167,10 +167,13 @@ export class TraderSession {
    * does not know is marked `not_placed`. Run on start (reconciliation, which also repairs orders
    * reported filled without a recorded fill) and before each bar.
    * @returns how many orders got new filled quantity.
-   * @throws BrokerError that retrying cannot fix (401, 403); transient failures are recorded as
-   *   WARNING and the order is looked up again next time.
+   * A transient failure (after the adapter's retries) ends the sync: the broker is down, so the
+   * remaining orders are looked up next time rather than each waiting out its own retries.
+   * @param o.throwTransient rethrow that failure (onBar then gives up the bar) instead of
+   *   recording it as a WARNING.
+   * @throws BrokerError that retrying cannot fix (401, 403), or a transient one with throwTransient.
    */
-  async syncOrders(): Promise<number> {
+  async syncOrders(o: { throwTransient?: boolean } = {}): Promise<number> {
     let fills = 0;
     const rows = this.store.pendingOrders(this.o.id);
     if (!this.reconciled) rows.push(...this.store.filledWithoutFill(this.o.id));
@@ -181,13 +184,16 @@ export class TraderSession {
       try {
         order = await this.o.broker.getOrderByClientId(row.client_order_id);
       } catch (err) {
-        if (!isTransientBrokerError(err)) throw err;
+        if (!isTransientBrokerError(err) || o.throwTransient) {
+          this.save();
+          throw err;
+        }
         this.event(
           "WARNING",
           "broker",
           `cannot look up order ${row.client_order_id} (looked up again next bar): ${errorMessage(err)}`,
         );
-        continue;
+        break;
       }
       const now = this.o.clock.now();
       if (!order) {
@@ -205,7 +211,10 @@ export class TraderSession {
         try {
           positions ??= await this.o.broker.getPositions();
         } catch (err) {
-          if (!isTransientBrokerError(err)) throw err;
+          if (!isTransientBrokerError(err) || o.throwTransient) {
+            this.save();
+            throw err;
+          }
           this.event("WARNING", "broker", `cannot read positions (fills recorded next bar): ${errorMessage(err)}`);
           break;
         }
@@ -344,7 +353,7 @@ export class TraderSession {
     let account: Awaited<ReturnType<Broker["getAccount"]>>;
     let positions: Position[];
     try {
-      await this.syncOrders();
+      await this.syncOrders({ throwTransient: true });
       account = await this.o.broker.getAccount();
       positions = await this.o.broker.getPositions();
     } catch (err) {
