@@ -96,7 +96,13 @@ describe("AlpacaBroker retries transient failures (fake Alpaca over real HTTP)",
     fake.fault({ method: "GET", path: /account/, kind: "hang" });
     expect((await broker.getAccount()).cash).toBe(10_000);
     fake.fault({ method: "GET", path: /positions/, kind: "malformed" });
+    fake.fault({ method: "GET", path: /positions/, kind: "reset" });
     expect(await broker.getPositions()).toEqual([]);
+    expect(fake.requests.filter((r) => r.path === "/v2/positions").map((r) => r.outcome)).toEqual([
+      "malformed",
+      "reset",
+      "200",
+    ]);
     fake.fault({ method: "GET", path: /account/, kind: "status", status: 500 });
     fake.fault({ method: "GET", path: /account/, kind: "status", status: 429 });
     fake.fault({ method: "GET", path: /account/, kind: "status", status: 502 });

@@ -69,9 +69,10 @@ async function replay(fillAt: FillAt) {
   const fills = session.store.fills(session.o.id);
   const stopLosses = db.db.prepare("SELECT COUNT(*) FROM events WHERE kind = 'stop_loss'").pluck().get() as number;
   const filledAtBroker = exchange.listOrders("all").filter((o) => o.status === "filled").length;
+  const adopted = db.db.prepare("SELECT COUNT(*) FROM events WHERE kind = 'position_adopted'").pluck().get() as number;
   await runner.release();
   db.close();
-  return { orders, fills: fills.length, stopLosses, filledAtBroker };
+  return { orders, fills: fills.length, stopLosses, filledAtBroker, adopted };
 }
 
 describe("fills are recorded whatever the fill timing", () => {
@@ -85,11 +86,13 @@ describe("fills are recorded whatever the fill timing", () => {
   it("next-open: every broker fill is recorded, and stop losses act", () => {
     expect(nextOpen.fills).toBeGreaterThan(10);
     expect(nextOpen.stopLosses).toBeGreaterThan(0);
+    expect(nextOpen.adopted).toBe(0); // the risk memory knew every holding from its fills
   });
 
   it("fillAt close (submit answer already filled): fills and stop losses are recorded too", () => {
     expect(close.fills).toBe(close.filledAtBroker);
     expect(close.fills).toBeGreaterThan(10);
     expect(close.stopLosses).toBeGreaterThan(0);
+    expect(close.adopted).toBe(0);
   });
 });
