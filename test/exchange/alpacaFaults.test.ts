@@ -22,7 +22,7 @@ beforeEach(async () => {
     keyId: KEY,
     secret: SECRET,
     baseUrl: fake.url,
-    timeoutMs: 400,
+    timeoutMs: 2500,
     retry: { sleep: async (ms) => void delays.push(ms) },
   });
 });

@@ -61,7 +61,7 @@ async function setup(fillMode: FakeFillMode) {
     keyId: KEY,
     secret: SECRET,
     baseUrl: fake.url,
-    timeoutMs: 500,
+    timeoutMs: 5000,
     retry: { sleep: async (ms) => void delays.push(ms) },
   });
   const dir = mkdtempSync(join(tmpdir(), "capp-alpsess-"));

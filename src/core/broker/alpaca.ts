@@ -342,21 +342,30 @@ export class AlpacaBroker implements Broker {
    * @throws BrokerError otherwise.
    */
   async getAsset(symbol: string): Promise<Asset | undefined> {
-    let a: trading.Assets;
-    try {
-      a = await this.assets.getV2AssetsSymbolOrAssetId({ symbolOrAssetId: toCompactSymbol(symbol) });
-    } catch (err) {
-      const be = toBrokerError(err, `get asset ${symbol}`, this.url, this.secrets);
-      if (be.status === 404) return undefined;
-      throw be;
-    }
-    const asset: Asset = {
-      symbol: toSlashSymbol(String(a.symbol ?? symbol)),
-      tradable: Boolean(a.tradable) && (a.status === undefined || String(a.status) === "active"),
-      minOrderSize: dec(a.minOrderSize, "min_order_size", 0),
-    };
-    if (a.minTradeIncrement != null && a.minTradeIncrement !== "")
-      asset.minTradeIncrement = dec(a.minTradeIncrement, "min_trade_increment");
-    return asset;
+    const none = Symbol("none");
+    const action = `get asset ${symbol}`;
+    const r = await withRetry<Asset | typeof none>(
+      action,
+      async () => {
+        let a: trading.Assets;
+        try {
+          a = await this.assets.getV2AssetsSymbolOrAssetId({ symbolOrAssetId: toCompactSymbol(symbol) });
+        } catch (err) {
+          const be = toBrokerError(err, action, this.url, this.secrets);
+          if (be.status === 404) return none;
+          throw be;
+        }
+        const asset: Asset = {
+          symbol: toSlashSymbol(String(a.symbol ?? symbol)),
+          tradable: Boolean(a.tradable) && (a.status === undefined || String(a.status) === "active"),
+          minOrderSize: dec(a.minOrderSize, "min_order_size", 0),
+        };
+        if (a.minTradeIncrement != null && a.minTradeIncrement !== "")
+          asset.minTradeIncrement = dec(a.minTradeIncrement, "min_trade_increment");
+        return asset;
+      },
+      this.retry,
+    );
+    return r === none ? undefined : r;
   }
 }
