@@ -10,7 +10,7 @@ export function registerExchange(program: Command, globals: () => GlobalOptions)
     .description("the local exchange")
     .command("serve")
     .description(
-      "serve the local exchange on 127.0.0.1 in Alpaca's v2 dialect (account, positions, orders, assets, crypto bars)",
+      "serve the local exchange on 127.0.0.1 in Alpaca's v2 dialect (account, positions, orders, assets, crypto bars); it fills on the wall clock, so replays use `trader run --broker local`",
     )
     .option("--port <n>", "port (0 = any free port)", (v) => Number(v), 8787)
     .option("--state <file>", "exchange state file (default paper_trades/exchange_server.json)")

@@ -50,6 +50,11 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
       const c = ctx.loaded.config;
       if (f.broker !== "local" && f.broker !== "alpaca")
         throw new ConfigError(`--broker ${f.broker} is unknown`, "use --broker local or --broker alpaca");
+      if (f.broker === "alpaca" && f.replay)
+        throw new ConfigError(
+          "--replay cannot be used with --broker alpaca: a replay runs on a simulated clock, but an Alpaca(-compatible) broker fills on its own wall clock (`capp exchange serve` would never fill the orders; Alpaca would fill them at today's prices)",
+          "replay with --broker local (the same exchange code, fed the replay's bars), or run --broker alpaca without --replay",
+        );
       let clock: InstanceType<typeof SystemClock> | InstanceType<typeof SimulatedClock> = new SystemClock();
       let untilMs: number | undefined;
       if (f.replay) {
@@ -95,6 +100,7 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
         reload = true;
       };
       process.on("SIGHUP", onHup);
+      const traderRef: { current?: InstanceType<typeof TraderSession> } = {};
       let exchange: import("../core/exchange/local.js").LocalExchange | undefined;
       let broker: import("../core/broker/types.js").Broker;
       if (f.broker === "local") {
@@ -125,6 +131,9 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
           paper: s.alpacaPaper !== false,
           allowLive: !!f.live,
           baseUrl: f.alpacaUrl,
+          timeoutMs: 15_000,
+          // while the broker is retried, the heartbeat says the trader is alive (not hung)
+          retry: { onRetry: (e) => traderRef.current?.heartbeat(clock.now() + e.delayMs + 60_000) },
         });
       }
       let beforePoll: ((now: number) => Promise<void>) | undefined;
@@ -145,6 +154,18 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
             });
             for (const [sym, list] of Object.entries(bars))
               if (list.length) store.upsert(sym, c.trading.timeframe, list);
+          } catch (err) {
+            // a data outage is not fatal: record it; the stale-bar check keeps the trader from trading old bars
+            const { isTransientBrokerError } = await import("../core/broker/retry.js");
+            if (!isTransientBrokerError(err)) throw err;
+            const { errorMessage } = await import("../core/errors.js");
+            db.addEvent({
+              ts: clock.now(),
+              severity: "WARNING",
+              process: "paper_trading",
+              kind: "bars_unavailable",
+              message: `fetching bars failed (${errorMessage(err)}); polling again next bar`,
+            });
           } finally {
             store.close();
           }
@@ -163,6 +184,7 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
         csvPath: join(ctx.paths.paperTrades, `${session}.csv`),
         heartbeatPath: join(ctx.paths.paperTrades, `${session}_heartbeat.json`),
       });
+      traderRef.current = trader;
 
       let bars = 0;
       let orders = 0;
@@ -183,6 +205,11 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
             return r;
           },
           onBar: (r) => {
+            if (r.skipped === "broker_unavailable")
+              say(
+                opts,
+                `${new Date(r.barTime).toISOString()} not traded: broker unavailable (${r.error}); trying next bar`,
+              );
             if (r.skipped) return;
             bars++;
             orders += r.orders.length;
@@ -209,7 +236,12 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
             );
           },
         });
-        const account = await broker.getAccount();
+        // a broker outage at the very end is reported, not fatal (the bars were traded)
+        const { isTransientBrokerError } = await import("../core/broker/retry.js");
+        const account = await broker.getAccount().catch((err: unknown) => {
+          if (!isTransientBrokerError(err)) throw err;
+          return { equity: Number.NaN, cash: Number.NaN };
+        });
         if (opts.json) printJson({ ok: true, session, bars, orders, equity: account.equity, cash: account.cash });
         else say(opts, `session ${session}: ${bars} bars, ${orders} orders, equity ${account.equity.toFixed(2)} USD`);
       } finally {

@@ -8,8 +8,13 @@
  *   `allowLive: true` are given; `paper: false` alone is a ConfigError.
  * - Orders are idempotent on the client order id (peers-and-formats.md §4.4): `submitOrder`
  *   first looks the id up; a 422 "client_order_id must be unique" fetches and returns the
- *   existing order; a POST that got no answer is reconciled by the same lookup before failing.
- *   POSTs are never retried by the SDK; GETs are retried on 408/425/429/5xx (SDK default: 2).
+ *   existing order.
+ * - Transient failures (no answer, reset, timeout, 408/425/429/5xx, a body that is not JSON) are
+ *   retried here with bounded back-off that honours Retry-After (`retry.ts`; the SDK's own
+ *   retries are off so the waits are injectable). A POST is retried only with the same client
+ *   order id, and each retry first looks the id up, so an order that did arrive is found and never
+ *   doubled. After the last try the BrokerError keeps its transient status: the trader gives up
+ *   on that bar with a warning and looks the order up again at the next bar.
  * - Every failure is a BrokerError with the HTTP status, one line naming host and action, and a
  *   fix. The key and secret never appear in a message.
  *
@@ -20,6 +25,7 @@
 import { DEFAULT_RATE_LIMIT, trading } from "@alpacahq/alpaca-trade-api/rest";
 import { BrokerError, ConfigError } from "../errors.js";
 import { toBrokerError } from "./alpacaErrors.js";
+import { isTransientBrokerError, type RetryOptions, withRetry } from "./retry.js";
 import { isSlashSymbol, toCompactSymbol, toSlashSymbol } from "./symbols.js";
 import type { Account, Asset, Broker, Order, OrderRequest, OrderStatus, Position } from "./types.js";
 
@@ -41,21 +47,39 @@ export interface AlpacaBrokerOptions {
   baseUrl?: string;
   /** Per-request timeout, ms (default 30 000). */
   timeoutMs?: number;
-  /** Retries of safe (GET) requests after the first try (default 2; 0 disables). */
+  /**
+   * Retries after the first try of a request that failed transiently (default 3; 0 disables).
+   * Shorthand for `retry.attempts - 1`.
+   */
   maxRetries?: number;
+  /** Back-off settings and an injectable sleep (see `retry.ts`). */
+  retry?: RetryOptions;
   /** fetch implementation (tests); default global fetch. */
   fetchApi?: typeof fetch;
 }
 
+/** Alpaca's paper trading host name: the only non-loopback host traded without the live guard. */
+export const ALPACA_PAPER_HOST = "paper-api.alpaca.markets";
+
+/** True for a loopback host name: localhost, 127.0.0.0/8, ::1 (with or without brackets). */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  return h === "localhost" || h.endsWith(".localhost") || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
 /**
- * Resolve and check the trading base URL.
- * @throws ConfigError for live without allowLive, or a malformed baseUrl.
+ * Resolve and check the trading base URL (the live guard). Orders reach real money on any host
+ * that is neither Alpaca's paper host nor a loopback address (`capp exchange serve`, a fake
+ * server): such a URL, like the default live host, needs BOTH `paper: false` (ALPACA_PAPER=false)
+ * and `allowLive: true` (--live). Checked before any request is made.
+ * @throws ConfigError for live without both, or a malformed baseUrl.
  */
 export function resolveTradingUrl(opts: Pick<AlpacaBrokerOptions, "paper" | "allowLive" | "baseUrl">): string {
+  const liveOk = opts.paper === false && opts.allowLive === true;
   if (opts.paper === false && opts.allowLive !== true)
     throw new ConfigError(
-      "Alpaca live trading was requested (paper: false) without allowLive: true",
-      "keep ALPACA_PAPER=true, or confirm real-money trading explicitly with allowLive / --allow-live",
+      "Alpaca live trading was requested (ALPACA_PAPER=false) without --live",
+      "keep ALPACA_PAPER=true, or confirm real-money trading explicitly with --live",
     );
   if (opts.baseUrl !== undefined) {
     let u: URL;
@@ -68,6 +92,11 @@ export function resolveTradingUrl(opts: Pick<AlpacaBrokerOptions, "paper" | "all
       throw new ConfigError(`Alpaca baseUrl "${opts.baseUrl}" must be http(s)`, "use e.g. http://127.0.0.1:8787");
     if (u.username || u.password)
       throw new ConfigError("Alpaca baseUrl must not contain credentials", "pass keys as keyId/secret, not in the URL");
+    if (!liveOk && u.hostname.toLowerCase() !== ALPACA_PAPER_HOST && !isLoopbackHost(u.hostname))
+      throw new ConfigError(
+        `Alpaca trading URL ${u.origin} is neither Alpaca's paper host (${ALPACA_PAPER_HOST}) nor a loopback address: orders there may trade real money`,
+        `use ${ALPACA_PAPER_URL} (or a local \`capp exchange serve\`), or set ALPACA_PAPER=false in .env AND pass --live to trade real money`,
+      );
     return u.origin + u.pathname.replace(/\/+$/, "");
   }
   return opts.paper === false ? ALPACA_LIVE_URL : ALPACA_PAPER_URL;
@@ -79,8 +108,8 @@ function dec(v: unknown, field: string, fallback?: number): number {
   const n = typeof v === "number" ? v : Number(v);
   if (!Number.isFinite(n))
     throw new BrokerError(
-      `Alpaca sent a malformed ${field}: ${JSON.stringify(v)}`,
-      "report this; the API answer changed",
+      `Alpaca sent a malformed ${field}: ${String(JSON.stringify(v)).slice(0, 60)}`,
+      "the request is retried; if it lasts, check that the trading URL is an Alpaca v2 API (a proxy may rewrite answers), and report it",
       502,
     );
   return n;
@@ -143,6 +172,7 @@ export class AlpacaBroker implements Broker {
   private readonly account: trading.AccountsApi;
   private readonly positions: trading.PositionsApi;
   private readonly assets: trading.AssetsApi;
+  private readonly retry: RetryOptions;
 
   /** @throws ConfigError for missing keys, live without allowLive, or a bad baseUrl. */
   constructor(opts: AlpacaBrokerOptions) {
@@ -155,13 +185,14 @@ export class AlpacaBroker implements Broker {
     this.name =
       opts.baseUrl !== undefined ? "alpaca-compatible" : opts.paper === false ? "alpaca-live" : "alpaca-paper";
     this.secrets = [opts.keyId, opts.secret];
-    const maxRetries = opts.maxRetries ?? 2;
+    this.retry = { ...opts.retry };
+    if (opts.maxRetries !== undefined) this.retry.attempts = Math.max(0, opts.maxRetries) + 1;
     const config = new trading.Configuration({
       basePath: this.url,
       keyId: opts.keyId,
       secret: opts.secret,
       timeoutMs: opts.timeoutMs ?? 30_000,
-      retry: maxRetries > 0 ? { maxRetries } : undefined,
+      retry: undefined, // retried by withRetry (injectable waits, POST-safe by client order id)
       rateLimit: DEFAULT_RATE_LIMIT,
       fetchApi: opts.fetchApi,
     });
@@ -171,34 +202,44 @@ export class AlpacaBroker implements Broker {
     this.assets = new trading.AssetsApi(config);
   }
 
-  /** Run `fn`, mapping SDK errors to BrokerError. */
-  private async call<T>(action: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw toBrokerError(err, action, this.url, this.secrets);
-    }
+  /** Run `fn` (a GET and the parsing of its answer) with retries, mapping SDK errors to BrokerError. */
+  private call<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    return withRetry(
+      action,
+      async () => {
+        try {
+          return await fn();
+        } catch (err) {
+          throw toBrokerError(err, action, this.url, this.secrets);
+        }
+      },
+      this.retry,
+    );
   }
 
   /** Cash and equity, USD. @throws BrokerError. */
   async getAccount(): Promise<Account> {
-    const a = await this.call("get account", () => this.account.getAccount());
-    return { cash: dec(a.cash, "cash"), equity: dec(a.equity, "equity") };
+    return this.call("get account", async () => {
+      const a = await this.account.getAccount();
+      return { cash: dec(a.cash, "cash"), equity: dec(a.equity, "equity") };
+    });
   }
 
   /** Open positions with symbols mapped BTCUSD → BTC/USD. @throws BrokerError. */
   async getPositions(): Promise<Position[]> {
-    const list = await this.call("list positions", () => this.positions.getAllOpenPositions());
-    return list.map((p) => ({
-      symbol: toSlashSymbol(String(p.symbol)),
-      qty: dec(p.qty, "position qty"),
-      avgEntryPrice: dec(p.avgEntryPrice, "avg_entry_price"),
-      currentPrice: dec(p.currentPrice, "current_price", 0),
-    }));
+    return this.call("list positions", async () => {
+      const list = await this.positions.getAllOpenPositions();
+      return list.map((p) => ({
+        symbol: toSlashSymbol(String(p.symbol)),
+        qty: dec(p.qty, "position qty"),
+        avgEntryPrice: dec(p.avgEntryPrice, "avg_entry_price"),
+        currentPrice: dec(p.currentPrice, "current_price", 0),
+      }));
+    });
   }
 
-  /** The order with this client order id, or undefined on 404. @throws BrokerError otherwise. */
-  async getOrderByClientId(clientOrderId: string): Promise<Order | undefined> {
+  /** One look-up by client order id (no retry): the order, or undefined on 404. @throws BrokerError. */
+  private async lookupOnce(clientOrderId: string): Promise<Order | undefined> {
     try {
       return fromAlpacaOrder(await this.orders.getOrderByClientOrderId({ clientOrderId }));
     } catch (err) {
@@ -208,12 +249,24 @@ export class AlpacaBroker implements Broker {
     }
   }
 
+  /** The order with this client order id, or undefined on 404 (retried when transient). @throws BrokerError. */
+  async getOrderByClientId(clientOrderId: string): Promise<Order | undefined> {
+    const none = Symbol("none");
+    const r = await withRetry<Order | typeof none>(
+      `look up order ${clientOrderId}`,
+      async () => (await this.lookupOnce(clientOrderId)) ?? none,
+      this.retry,
+    );
+    return r === none ? undefined : r;
+  }
+
   /**
    * Submit a market order (gtc), idempotent on `clientOrderId` (see module doc).
+   * A transient failure (no answer, 429, 5xx, a body that is not JSON) is retried with the same
+   * client order id after looking the id up (an order that arrived is returned, never doubled).
    * @throws BrokerError: 422 for a malformed request (checked before sending) or one Alpaca
-   *   refuses; 403 when buying power or quantity is short; no status when the POST got no
-   *   answer and the lookup did not find the order (the outcome is then unknown: look it up
-   *   again before resubmitting).
+   *   refuses; 403 when buying power or quantity is short; a transient status (none, 429, 5xx)
+   *   when no try was confirmed: the outcome is then unknown (look it up before trading again).
    */
   async submitOrder(req: OrderRequest): Promise<Order> {
     const what = `submit order ${req.clientOrderId}`;
@@ -233,36 +286,47 @@ export class AlpacaBroker implements Broker {
 
     const existing = await this.getOrderByClientId(req.clientOrderId);
     if (existing) return existing;
-    try {
-      const o = await this.orders.postOrder({
-        postOrderRequest: {
-          symbol: req.symbol,
-          qty,
-          side: req.side,
-          type: "market",
-          timeInForce: "gtc",
-          clientOrderId: req.clientOrderId,
-        },
-      });
-      return fromAlpacaOrder(o);
-    } catch (err) {
-      const be = toBrokerError(err, `${what} (${req.side} ${qty} ${req.symbol})`, this.url, this.secrets);
-      const duplicate = be.status === 422 && /client_order_id must be unique/i.test(be.message);
-      if (duplicate || be.status === undefined) {
-        let first: Order | undefined;
-        try {
-          first = await this.getOrderByClientId(req.clientOrderId);
-        } catch {
-          throw new BrokerError(
-            `${be.message}; the look-up by client order id failed too, so the outcome is unknown`,
-            `look up ${req.clientOrderId} before submitting again (never resubmit blindly)`,
-            be.status,
-            { cause: be },
-          );
+    const post = async (): Promise<Order> => {
+      try {
+        const o = await this.orders.postOrder({
+          postOrderRequest: {
+            symbol: req.symbol,
+            qty,
+            side: req.side,
+            type: "market",
+            timeInForce: "gtc",
+            clientOrderId: req.clientOrderId,
+          },
+        });
+        return fromAlpacaOrder(o);
+      } catch (err) {
+        const be = toBrokerError(err, `${what} (${req.side} ${qty} ${req.symbol})`, this.url, this.secrets);
+        if (be.status === 422 && /client_order_id must be unique/i.test(be.message)) {
+          const first = await this.lookupOnce(req.clientOrderId);
+          if (first) return first;
         }
-        if (first) return first;
+        throw be;
       }
-      throw be;
+    };
+    const attempts = { n: 0 };
+    try {
+      return await withRetry(
+        what,
+        () => {
+          attempts.n++;
+          return post();
+        },
+        this.retry,
+        () => this.lookupOnce(req.clientOrderId), // did an earlier try arrive after all?
+      );
+    } catch (err) {
+      if (!isTransientBrokerError(err)) throw err;
+      throw new BrokerError(
+        `${err.message}; not confirmed after ${attempts.n} ${attempts.n === 1 ? "try" : "tries"}, so the outcome is unknown`,
+        `the trader looks ${req.clientOrderId} up again at the next bar (an order that arrived is recorded then, never sent twice)`,
+        err.status,
+        { cause: err },
+      );
     }
   }
 
@@ -278,21 +342,30 @@ export class AlpacaBroker implements Broker {
    * @throws BrokerError otherwise.
    */
   async getAsset(symbol: string): Promise<Asset | undefined> {
-    let a: trading.Assets;
-    try {
-      a = await this.assets.getV2AssetsSymbolOrAssetId({ symbolOrAssetId: toCompactSymbol(symbol) });
-    } catch (err) {
-      const be = toBrokerError(err, `get asset ${symbol}`, this.url, this.secrets);
-      if (be.status === 404) return undefined;
-      throw be;
-    }
-    const asset: Asset = {
-      symbol: toSlashSymbol(String(a.symbol ?? symbol)),
-      tradable: Boolean(a.tradable) && (a.status === undefined || String(a.status) === "active"),
-      minOrderSize: dec(a.minOrderSize, "min_order_size", 0),
-    };
-    if (a.minTradeIncrement != null && a.minTradeIncrement !== "")
-      asset.minTradeIncrement = dec(a.minTradeIncrement, "min_trade_increment");
-    return asset;
+    const none = Symbol("none");
+    const action = `get asset ${symbol}`;
+    const r = await withRetry<Asset | typeof none>(
+      action,
+      async () => {
+        let a: trading.Assets;
+        try {
+          a = await this.assets.getV2AssetsSymbolOrAssetId({ symbolOrAssetId: toCompactSymbol(symbol) });
+        } catch (err) {
+          const be = toBrokerError(err, action, this.url, this.secrets);
+          if (be.status === 404) return none;
+          throw be;
+        }
+        const asset: Asset = {
+          symbol: toSlashSymbol(String(a.symbol ?? symbol)),
+          tradable: Boolean(a.tradable) && (a.status === undefined || String(a.status) === "active"),
+          minOrderSize: dec(a.minOrderSize, "min_order_size", 0),
+        };
+        if (a.minTradeIncrement != null && a.minTradeIncrement !== "")
+          asset.minTradeIncrement = dec(a.minTradeIncrement, "min_trade_increment");
+        return asset;
+      },
+      this.retry,
+    );
+    return r === none ? undefined : r;
   }
 }

@@ -32,14 +32,28 @@ export function toBrokerError(err: unknown, action: string, host: string, secret
     const cause = scrubSecrets(errorMessage(err.cause ?? err), secrets);
     return new BrokerError(
       `Alpaca ${host}: ${action} did not get an answer (${cause})`,
-      `check the network and that ${host} is reachable (for capp exchange serve: that it is running)`,
+      `check the network and that ${host} is reachable (for capp exchange serve: that it is running); the trader retries with back-off and tries again next bar`,
       undefined,
+      { cause: err },
+    );
+  }
+  const isPost = /^submit order/.test(action);
+  if (err instanceof SyntaxError) {
+    // a 2xx answer whose body is not JSON (an HTML error page from a proxy, a cut-off body)
+    return new BrokerError(
+      `Alpaca ${host}: ${action} got an answer that is not valid JSON (${scrubSecrets(err.message, secrets).slice(0, 80)})`,
+      isPost
+        ? "the order is looked up by its client order id before any retry (never sent twice); if it lasts, check that the trading URL is an Alpaca v2 API, not a proxy or captive portal"
+        : `a GET changes nothing at the broker, so it is retried with back-off and again at the next bar; if it lasts, check that ${host} is an Alpaca v2 API, not a proxy or captive portal answering with HTML`,
+      502,
       { cause: err },
     );
   }
   return new BrokerError(
     `Alpaca ${host}: ${action} failed: ${scrubSecrets(errorMessage(err), secrets)}`,
-    "see the cause; rerun with the same client order id to stay idempotent",
+    isPost
+      ? "see the cause; the order is looked up by its client order id before it is sent again"
+      : "see the cause; this read is retried at the next bar",
     undefined,
     { cause: err },
   );

@@ -13,7 +13,12 @@ export interface OrderRow {
   symbol: string;
   side: "buy" | "sell";
   qty: number;
-  /** planned → sent → new/accepted/filled/canceled/rejected (broker's words). */
+  /**
+   * planned → new/accepted/partially_filled/filled/canceled/rejected/expired (broker's words);
+   * `unconfirmed` when no send was confirmed (looked up again before the next bar: found → the
+   * broker's status, not found → `not_placed`); `not_sent` when the bar was given up before it
+   * was sent. Older rows may say `sent` / `unknown`.
+   */
   status: string;
   filled_qty: number;
   filled_price: number | null;
@@ -102,7 +107,7 @@ export class TradingStore {
   pendingOrders(session: string): OrderRow[] {
     return this.state.db
       .prepare(
-        "SELECT * FROM orders WHERE session = ? AND status IN ('planned','sent','new','accepted','partially_filled','pending_new') ORDER BY bar_time, client_order_id",
+        "SELECT * FROM orders WHERE session = ? AND status IN ('planned','sent','unconfirmed','new','accepted','partially_filled','pending_new') ORDER BY bar_time, client_order_id",
       )
       .all(session) as OrderRow[];
   }
@@ -115,6 +120,33 @@ export class TradingStore {
       )
       .run(f.client_order_id, f.session, f.symbol, f.side, f.qty, f.price, f.fee, f.ts);
     return r.changes === 1;
+  }
+
+  /**
+   * Record or update the fill of an order: one row per client order id holding the order's
+   * cumulative filled qty (base units), average price (USD) and fee (USD). A partial fill that
+   * grows replaces the row's figures; trades are still counted one per order.
+   * @returns true when the row was new.
+   */
+  recordFill(f: FillRow): boolean {
+    const existed = !!this.state.db.prepare("SELECT 1 FROM fills WHERE client_order_id = ?").get(f.client_order_id);
+    this.state.db
+      .prepare(
+        `INSERT INTO fills (client_order_id, session, symbol, side, qty, price, fee, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(client_order_id) DO UPDATE SET qty = excluded.qty, price = excluded.price, fee = excluded.fee, ts = excluded.ts`,
+      )
+      .run(f.client_order_id, f.session, f.symbol, f.side, f.qty, f.price, f.fee, f.ts);
+    return !existed;
+  }
+
+  /** Orders of a session the broker reported `filled` whose fill was never recorded (repaired on start). */
+  filledWithoutFill(session: string): OrderRow[] {
+    return this.state.db
+      .prepare(
+        `SELECT o.* FROM orders o LEFT JOIN fills f ON f.client_order_id = o.client_order_id
+         WHERE o.session = ? AND o.status = 'filled' AND f.id IS NULL ORDER BY o.bar_time, o.client_order_id`,
+      )
+      .all(session) as OrderRow[];
   }
 
   fills(session?: string, sinceMs = 0): FillRow[] {

@@ -6,16 +6,31 @@
  * Crash safety: orders are recorded before they are sent; a client order id is
  * `<session>-<bar time>-<symbol>`, so re-processing a bar after `kill -9` re-sends the same ids and
  * the broker returns the first order (never a second fill). A bar whose equity row exists is done.
+ *
+ * Fills follow the broker: whatever path reports an order (the submit answer, already `filled`
+ * or partly filled; the look-ups before each bar; the reconciliation on start), the growth of its
+ * `filled_qty` since last seen is recorded and fed to the risk memory, so a `partially_filled`
+ * order that is then `canceled` keeps its filled part. Risk positions (stop loss, trailing stop,
+ * minimum hold) are also checked against the broker's positions on every bar: a holding the
+ * memory lacks is adopted at the broker's average entry price, one the broker no longer has is
+ * dropped.
+ *
+ * Broker outages: a broker read or send that still fails after the adapter's retries (no answer,
+ * 429, 5xx, a malformed answer) gives up on that bar with a WARNING (`broker_unavailable`); the
+ * next bar is tried as usual. An order whose send was never confirmed is `unconfirmed` and is
+ * looked up by its client order id before the next bar (never re-sent under another id).
+ * Errors retrying cannot fix (401, 403 on a read) are thrown.
  */
 import { appendFileSync, existsSync } from "node:fs";
-import type { Broker, Order } from "../broker/types.js";
+import { isTransientBrokerError } from "../broker/retry.js";
+import type { Broker, Order, Position } from "../broker/types.js";
 import type { Clock } from "../clock.js";
 import type { EnsembleRunner } from "../ensemble/runner.js";
 import { BrokerError, DataError, errorMessage } from "../errors.js";
 import type { FeatureMatrix } from "../market/features.js";
 import { writeJsonAtomic } from "../state/atomic.js";
 import type { Severity, StateDb } from "../state/db.js";
-import { TradingStore } from "../state/trading.js";
+import { type OrderRow, TradingStore } from "../state/trading.js";
 import {
   applyFill,
   markPrices,
@@ -29,6 +44,8 @@ import {
 
 const F_CLOSE = 3;
 const N_FEAT = 14;
+/** Quantities (base units) closer than this are equal. */
+const QTY_EPS = 1e-9;
 
 /** Options of a session. Arrays are in the session's ticker order. */
 export interface SessionOptions {
@@ -55,7 +72,10 @@ export interface SessionOptions {
 /** What happened on one bar. */
 export interface BarReport {
   barTime: number;
-  skipped?: "already_done" | "no_state";
+  /** Why the bar was not traded: done before, no complete state, or the broker could not be reached. */
+  skipped?: "already_done" | "no_state" | "broker_unavailable";
+  /** With `broker_unavailable`: what failed (one line, no secrets). */
+  error?: string;
   equity: number;
   cash: number;
   orders: { symbol: string; side: string; qty: number; status: string; reason: string }[];
@@ -88,6 +108,8 @@ export class TraderSession {
   private runner?: EnsembleRunner;
   private p: Persisted;
   private readonly key: string;
+  /** Set after the first sync, which also repairs orders reported filled without a recorded fill. */
+  private reconciled = false;
 
   /** @throws DataError when a persisted session with this id has other tickers or capital (F-33). */
   constructor(readonly o: SessionOptions) {
@@ -140,73 +162,169 @@ export class TraderSession {
   }
 
   /**
-   * Bring recorded orders up to date with the broker: fills are recorded once and update the risk
-   * memory; refused orders are marked. Run on start (reconciliation) and before each bar.
+   * Bring recorded orders up to date with the broker: fill growth is recorded (see the module
+   * doc) and feeds the risk memory; refused orders are marked; an `unconfirmed` order the broker
+   * does not know is marked `not_placed`. Run on start (reconciliation, which also repairs orders
+   * reported filled without a recorded fill) and before each bar.
+   * @returns how many orders got new filled quantity.
+   * A transient failure (after the adapter's retries) ends the sync: the broker is down, so the
+   * remaining orders are looked up next time rather than each waiting out its own retries.
+   * @param o.throwTransient rethrow that failure (onBar then gives up the bar) instead of
+   *   recording it as a WARNING.
+   * @throws BrokerError that retrying cannot fix (401, 403), or a transient one with throwTransient.
    */
-  async syncOrders(): Promise<number> {
+  async syncOrders(o: { throwTransient?: boolean } = {}): Promise<number> {
     let fills = 0;
-    for (const row of this.store.pendingOrders(this.o.id)) {
+    const rows = this.store.pendingOrders(this.o.id);
+    if (!this.reconciled) rows.push(...this.store.filledWithoutFill(this.o.id));
+    this.reconciled = true;
+    let positions: Position[] | undefined;
+    for (const row of rows) {
       let order: Order | undefined;
       try {
         order = await this.o.broker.getOrderByClientId(row.client_order_id);
       } catch (err) {
-        this.event("WARNING", "broker", `cannot look up order ${row.client_order_id}: ${errorMessage(err)}`);
-        continue;
+        if (!isTransientBrokerError(err) || o.throwTransient) {
+          this.save();
+          throw err;
+        }
+        this.event(
+          "WARNING",
+          "broker",
+          `cannot look up order ${row.client_order_id} (looked up again next bar): ${errorMessage(err)}`,
+        );
+        break;
       }
       const now = this.o.clock.now();
       if (!order) {
-        if (row.status !== "planned") this.store.updateOrder(row.client_order_id, { status: "unknown" }, now);
+        if (row.status === "unconfirmed" || row.status === "sent") {
+          this.store.updateOrder(row.client_order_id, { status: "not_placed" }, now);
+          this.event(
+            "WARNING",
+            "order_not_placed",
+            `order ${row.client_order_id} (${row.side} ${row.qty} ${row.symbol}) never reached the broker: nothing was traded for it`,
+          );
+        }
         continue; // planned but never accepted: the bar is re-processed (same id) unless it is done
       }
-      if (order.status === "filled" && order.filledAvgPrice !== undefined) {
-        const positions = await this.o.broker.getPositions();
-        const held = positions.find((x) => x.symbol === row.symbol)?.qty ?? 0;
-        const before = row.side === "buy" ? held - order.filledQty : held + order.filledQty;
-        if (
-          this.store.addFill({
-            client_order_id: row.client_order_id,
-            session: this.o.id,
-            symbol: row.symbol,
-            side: row.side,
-            qty: order.filledQty,
-            price: order.filledAvgPrice,
-            fee: order.fee ?? order.filledQty * order.filledAvgPrice * this.o.risk.feeRate,
-            ts: order.filledAt ?? now,
-          })
-        ) {
-          applyFill(
-            this.p.risk,
-            row.symbol,
-            row.side,
-            order.filledQty,
-            order.filledAvgPrice,
-            Math.max(0, before),
-            order.filledAt ?? now,
-          );
-          fills++;
+      if (order.filledQty > (row.filled_qty ?? 0) + QTY_EPS) {
+        try {
+          positions ??= await this.o.broker.getPositions();
+        } catch (err) {
+          if (!isTransientBrokerError(err) || o.throwTransient) {
+            this.save();
+            throw err;
+          }
+          this.event("WARNING", "broker", `cannot read positions (fills recorded next bar): ${errorMessage(err)}`);
+          break;
         }
-      } else if (order.status === "rejected" || order.status === "canceled" || order.status === "expired") {
+        const held = positions.find((x) => x.symbol === row.symbol)?.qty ?? 0;
+        const delta = order.filledQty - (row.filled_qty ?? 0);
+        if (this.recordFills(row, order, row.side === "buy" ? held - delta : held + delta)) fills++;
+      } else this.updateFromBroker(row, order);
+      if (order.status === "rejected" || order.status === "canceled" || order.status === "expired") {
         this.event(
           "WARNING",
           "order_refused",
-          `order ${row.client_order_id} ${order.status}: ${order.rejectReason ?? "no reason given"}`,
+          `order ${row.client_order_id} ${order.status}${order.filledQty > 0 ? ` after filling ${order.filledQty} of ${order.qty}` : ""}: ${order.rejectReason ?? "no reason given"}`,
         );
       }
-      this.store.updateOrder(
-        row.client_order_id,
-        {
-          status: order.status,
-          broker_order_id: order.id,
-          filled_qty: order.filledQty,
-          filled_price: order.filledAvgPrice ?? null,
-          fee: order.fee ?? null,
-          reason: order.rejectReason,
-        },
-        now,
-      );
     }
     this.save();
     return fills;
+  }
+
+  /** Write the broker's view of an order onto its row. */
+  private updateFromBroker(row: OrderRow, order: Order): void {
+    this.store.updateOrder(
+      row.client_order_id,
+      {
+        status: order.status,
+        broker_order_id: order.id || undefined,
+        filled_qty: order.filledQty,
+        filled_price: order.filledAvgPrice ?? null,
+        fee: order.fee ?? null,
+        reason: order.rejectReason,
+      },
+      this.o.clock.now(),
+    );
+  }
+
+  /**
+   * Record the growth of `order.filledQty` over what `row` had: the fill row (cumulative qty,
+   * average price, fee), the order row, and the delta into the risk memory.
+   * @param holdingBefore base units of the symbol held before this delta filled.
+   * @returns true when there was new filled quantity with a price.
+   */
+  private recordFills(row: OrderRow, order: Order, holdingBefore: number): boolean {
+    const prevQty = row.filled_qty ?? 0;
+    const delta = order.filledQty - prevQty;
+    const avg = order.filledAvgPrice;
+    if (!(delta > QTY_EPS) || avg === undefined || !(avg > 0)) {
+      this.updateFromBroker(row, order);
+      return false;
+    }
+    // price of the new part from the two averages: (avg·filled − prevAvg·prevQty) / delta
+    let price = avg;
+    if (prevQty > 0 && row.filled_price !== null) {
+      const p = (avg * order.filledQty - row.filled_price * prevQty) / delta;
+      if (Number.isFinite(p) && p > 0) price = p;
+    }
+    const now = this.o.clock.now();
+    const at = order.filledAt ?? now;
+    this.store.recordFill({
+      client_order_id: row.client_order_id,
+      session: this.o.id,
+      symbol: row.symbol,
+      side: row.side,
+      qty: order.filledQty,
+      price: avg,
+      fee: order.fee ?? order.filledQty * avg * this.o.risk.feeRate,
+      ts: at,
+    });
+    applyFill(this.p.risk, row.symbol, row.side, delta, price, Math.max(0, holdingBefore), at);
+    this.updateFromBroker(row, order);
+    return true;
+  }
+
+  /**
+   * Make the risk memory follow the broker's holdings (base units, session ticker order): adopt
+   * a holding it lacks (entry = the broker's average entry price, or the close when unknown;
+   * last trade unknown, so the minimum hold does not block), drop one the broker no longer has.
+   */
+  private followBroker(holdings: Float64Array, positions: Position[], prices: Float64Array, barTime: number): void {
+    const { tickers } = this.o;
+    for (let i = 0; i < tickers.length; i++) {
+      const sym = tickers[i];
+      const mem = this.p.risk.positions[sym];
+      if (holdings[i] > QTY_EPS && !mem) {
+        const pos = positions.find((x) => x.symbol === sym);
+        const entry = pos && pos.avgEntryPrice > 0 ? pos.avgEntryPrice : prices[i];
+        this.p.risk.positions[sym] = {
+          entryPrice: entry,
+          highWaterMark: Math.max(entry, prices[i]),
+          lastTradeTime: 0,
+        };
+        this.event(
+          "WARNING",
+          "position_adopted",
+          `${sym}: the broker holds ${holdings[i]} with no recorded fill; risk rules now watch it from entry ${entry} USD (${new Date(barTime).toISOString()})`,
+        );
+      } else if (holdings[i] <= QTY_EPS && mem) delete this.p.risk.positions[sym];
+    }
+  }
+
+  /** Record a bar given up because the broker could not be reached; the next bar is tried. */
+  private brokerUnavailable(report: BarReport, err: unknown): BarReport {
+    if (!isTransientBrokerError(err)) throw err;
+    const msg = errorMessage(err);
+    this.event(
+      "WARNING",
+      "broker_unavailable",
+      `bar ${new Date(report.barTime).toISOString()} not traded: the broker did not answer after retries (${msg}); trying again next bar`,
+    );
+    this.save();
+    return { ...report, skipped: "broker_unavailable", error: msg };
   }
 
   /**
@@ -223,9 +341,24 @@ export class TraderSession {
     const prices = new Float64Array(n);
     for (let i = 0; i < n; i++) prices[i] = fm.data[(t * fm.symbols.length + cols[i]) * N_FEAT + F_CLOSE];
 
-    await this.syncOrders();
-    const account = await this.o.broker.getAccount();
-    const positions = await this.o.broker.getPositions();
+    const empty: BarReport = {
+      barTime,
+      equity: Number.NaN,
+      cash: Number.NaN,
+      orders: [],
+      answered: 0,
+      failed: [],
+      events: [],
+    };
+    let account: Awaited<ReturnType<Broker["getAccount"]>>;
+    let positions: Position[];
+    try {
+      await this.syncOrders({ throwTransient: true });
+      account = await this.o.broker.getAccount();
+      positions = await this.o.broker.getPositions();
+    } catch (err) {
+      return this.brokerUnavailable(empty, err);
+    }
     const holdings = new Float64Array(n);
     for (const pos of positions) {
       const i = tickers.indexOf(pos.symbol);
@@ -236,6 +369,7 @@ export class TraderSession {
     const report: BarReport = { barTime, equity, cash: account.cash, orders: [], answered: 0, failed: [], events: [] };
     if (this.store.hasBar(this.o.id, barTime)) return { ...report, skipped: "already_done" };
     if (this.p.price0 === null) this.p.price0 = Array.from(prices);
+    this.followBroker(holdings, positions, prices, barTime);
     markPrices(this.p.risk, tickers, prices);
 
     const decision = await runner.act(t, account.cash, holdings);
@@ -293,10 +427,18 @@ export class TraderSession {
       );
     }
     // send every order of this bar not yet confirmed by the broker (also after a restart)
+    const held = Float64Array.from(holdings); // running holdings while answers fill at once
+    let gaveUp: string | undefined;
     for (const row of this.store
       .pendingOrders(this.o.id)
       .filter((r) => r.bar_time === barTime && r.status === "planned")) {
       let status: string;
+      if (gaveUp !== undefined) {
+        status = "not_sent";
+        this.store.updateOrder(row.client_order_id, { status, reason: `not sent: ${gaveUp}` }, this.o.clock.now());
+        report.orders.push({ symbol: row.symbol, side: row.side, qty: row.qty, status, reason: row.reason ?? "model" });
+        continue;
+      }
       try {
         const order = await this.o.broker.submitOrder({
           symbol: row.symbol,
@@ -311,6 +453,11 @@ export class TraderSession {
           { status, broker_order_id: order.id, reason: order.rejectReason ?? row.reason ?? undefined },
           this.o.clock.now(),
         );
+        // an answer that already says (partly) filled is recorded now, not only by a later look-up
+        const i = tickers.indexOf(row.symbol);
+        const fresh = this.store.getOrder(row.client_order_id) ?? row;
+        if (this.recordFills(fresh, order, i >= 0 ? held[i] : 0) && i >= 0)
+          held[i] += (row.side === "buy" ? 1 : -1) * (order.filledQty - (fresh.filled_qty ?? 0));
         if (status === "rejected")
           this.event(
             "WARNING",
@@ -319,9 +466,21 @@ export class TraderSession {
           );
       } catch (err) {
         const refused = err instanceof BrokerError && (err.status === 403 || err.status === 422);
-        status = refused ? "rejected" : "sent";
+        const transient = isTransientBrokerError(err);
+        status = refused ? "rejected" : "unconfirmed";
         this.store.updateOrder(row.client_order_id, { status, reason: errorMessage(err) }, this.o.clock.now());
-        this.event(refused ? "WARNING" : "ERROR", "order_error", `order ${row.client_order_id}: ${errorMessage(err)}`);
+        if (!refused && !transient) {
+          this.save();
+          throw err; // 401 and the like: retrying cannot fix it
+        }
+        if (transient) gaveUp = errorMessage(err);
+        this.event(
+          "WARNING",
+          refused ? "order_error" : "broker_unavailable",
+          refused
+            ? `order ${row.client_order_id}: ${errorMessage(err)}`
+            : `order ${row.client_order_id} not confirmed after retries: looked up by client order id before the next bar; the rest of this bar's orders are not sent (${errorMessage(err)})`,
+        );
       }
       report.orders.push({ symbol: row.symbol, side: row.side, qty: row.qty, status, reason: row.reason ?? "model" });
     }
