@@ -7,6 +7,7 @@
  * SIGTERM/SIGINT is passed on to them, and each fails its running trial as "interrupted".
  */
 import type { Command } from "commander";
+import { shellCommand } from "../core/shell.js";
 import { etaSeconds, progressFigures } from "../core/train/progress.js";
 import type { SearchSpace } from "../core/train/samplers.js";
 import type { RunStudyResult, StudyProgress, TrialOutcome } from "../core/train/study.js";
@@ -191,7 +192,7 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
         `study ${r.study}: ${r.trials.length} trials in ${fmtSec((Date.now() - started) / 1000)} (${counts.COMPLETE} COMPLETE, ${counts.PRUNED} PRUNED, ${counts.FAIL} FAIL)${r.interrupted ? color.yellow(" — interrupted") : ""}${r.timedOut ? " — timeout reached" : ""}`,
       );
       if (r.best) say(opts, `best trial #${r.best.number} value ${r.best.value?.toFixed(4)} → ${r.best.packageDir}`);
-      say(opts, color.dim(`next: capp ensemble sync --once --study ${r.study}`));
+      say(opts, color.dim(`next: ${shellCommand(["capp", "ensemble", "sync", "--once", "--study", r.study])}`));
     });
 }
 
