@@ -150,6 +150,16 @@ export class EnsembleRunner {
     const session = await loadActorFromBytes(pkg.onnxBytes, pkg.onnxPath, {
       expectedInputWidth: pkg.meta.state_dim,
     });
+    // every member against its own graph before any merge: a model.json that claims another width
+    // than its ONNX takes is left out (members and merged mode alike), never a crash at the first bar
+    if (session.inputWidth !== pkg.meta.state_dim || session.outputWidth !== pkg.meta.action_dim) {
+      await session.release();
+      throw new DataError(
+        `member trial ${m.trial_number}: ${pkg.onnxPath} takes ${session.inputWidth} values and gives ${session.outputWidth}, ` +
+          `but its model.json claims state_dim ${pkg.meta.state_dim} and action_dim ${pkg.meta.action_dim}`,
+        "run `capp ensemble sync --once` to rebuild the store from validated trials",
+      );
+    }
     return { member: m, meta: pkg.meta, session, weight, bytes: pkg.onnxBytes };
   }
 
@@ -202,13 +212,18 @@ export class EnsembleRunner {
       const probe = merged.input(k);
       for (let i = 0; i < probe.length; i++) probe[i] = Math.sin(i * 0.37 + k) * 0.5;
     }
-    const got = await merged.run();
-    for (const [k, m] of this.members.entries()) {
-      const want = await m.session.runOne(merged.input(k));
-      if (want.some((v, i) => !(Math.abs(v - got[k][i]) <= 1e-5))) {
-        await merged.release();
-        return false;
+    try {
+      const got = await merged.run();
+      for (const [k, m] of this.members.entries()) {
+        const want = await m.session.runOne(merged.input(k));
+        if (want.some((v, i) => !(Math.abs(v - got[k][i]) <= 1e-5))) {
+          await merged.release();
+          return false;
+        }
       }
+    } catch {
+      await merged.release(); // a member the merged graph cannot run: keep per-member sessions
+      return false;
     }
     await this.merged?.release();
     this.merged = merged;
