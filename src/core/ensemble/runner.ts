@@ -4,13 +4,13 @@
  * [−1, 1], and they are combined by a weighted mean in the session's ticker order. A member that
  * fails on a bar is left out of that bar and reported.
  */
-import { join } from "node:path";
 import { DataError, errorMessage } from "../errors.js";
 import type { FeatureMatrix } from "../market/features.js";
 import { StateBuilder } from "../market/state.js";
 import { type ActorSession, loadActorFromBytes } from "../models/onnx.js";
 import { readPackage } from "../models/package.js";
 import type { ModelMeta } from "../models/types.js";
+import { confinedPath } from "../workspace/paths.js";
 import type { Manifest, Member } from "./manifest.js";
 import { MergedSession } from "./merged.js";
 
@@ -141,7 +141,7 @@ export class EnsembleRunner {
 
   /** Load and verify one member's package. @throws DataError naming the member. */
   private static async loadMember(m: Member, root: string, weight: number): Promise<LoadedMember> {
-    const pkg = readPackage(join(root, m.package_path));
+    const pkg = readPackage(confinedPath(root, m.package_path, `manifest member trial ${m.trial_number} package_path`));
     if (pkg.meta.sha256 !== m.sha256)
       throw new DataError(
         `member trial ${m.trial_number}: ${pkg.onnxPath} sha256 differs from the manifest`,

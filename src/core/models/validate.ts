@@ -194,7 +194,8 @@ export async function validateCandidate(
     try {
       meta = parseModelMeta(JSON.parse(readFileSync(metaPath, "utf8")), metaPath);
     } catch (err) {
-      return reject(dir, "bad_meta", err instanceof DataError ? err.message : `${metaPath}: ${errorMessage(err)}`);
+      // never quote the file's text (JSON.parse's message does)
+      return reject(dir, "bad_meta", err instanceof DataError ? err.message : `${metaPath} is not valid JSON`);
     }
     if (meta.study_name !== trial.study) {
       return reject(dir, "other_study", `${metaPath} belongs to study ${meta.study_name}, not ${trial.study}`);
