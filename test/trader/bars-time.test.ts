@@ -259,4 +259,21 @@ describe("one bad poll does not end the loop", () => {
     expect(w.bars.map((r) => r.barTime)).toEqual([END - 3 * H, END - 2 * H, END - H, END]);
     w.db.close();
   }, 60_000);
+
+  it("a replay to a date-only end (the day's 23:59:59.999) trades that day's last bar and ends without waiting", async () => {
+    const w = setup({ startMs: END - 2 * H + H + 31_000 });
+    await runTraderLoop({
+      paths: w.paths,
+      config: w.c,
+      session: w.session,
+      clock: w.clock,
+      exchange: w.exchange,
+      untilMs: Date.UTC(2022, 7, 15, 23, 59, 59, 999),
+      signal: new AbortController().signal,
+      onBar: (r) => w.bars.push(r),
+    });
+    expect(w.bars.map((r) => r.barTime)).toEqual([END - 2 * H, END - H, END]);
+    expect(w.events("late_bar")).toEqual([]);
+    w.db.close();
+  }, 60_000);
 });

@@ -214,7 +214,11 @@ async function processNewBars(
 ): Promise<"ok" | "late"> {
   const c = o.config;
   const last = o.session.lastBar;
-  const upTo = o.untilMs === undefined ? lastFinal : Math.min(lastFinal, o.untilMs);
+  // the newest grid slot ≤ untilMs (a date-only --replay TO is 23:59:59.999 of that day)
+  const upTo =
+    o.untilMs === undefined || o.untilMs >= lastFinal
+      ? lastFinal
+      : lastFinal - Math.ceil((lastFinal - o.untilMs) / tfMs) * tfMs;
   if (last !== null && upTo <= last) return "ok";
   const history = requiredHistoryBars(runner.maxLookback()) + 300;
   const store = BarStore.open(o.paths.barsDb);
