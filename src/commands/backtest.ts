@@ -4,8 +4,12 @@ import { makeCtx } from "./context.js";
 import { type GlobalOptions, printJson, say } from "./output.js";
 import { progress } from "./progress.js";
 
-/** Parse an ISO date/time (UTC when no zone) or throw a ConfigError naming the flag; impossible dates (02-30) are refused. */
-export async function parseTime(flag: string, v: string): Promise<number> {
+/**
+ * Parse an ISO date/time (UTC when no zone) or throw a ConfigError naming the flag; impossible dates (02-30) are refused.
+ * With `endOfDay` (every "to" flag), a date without a time means the whole day: `--to 2022-09-15` is
+ * 2022-09-15T23:59:59.999Z, so the last bar of that day is included (not only its 00:00 bar).
+ */
+export async function parseTime(flag: string, v: string, opts: { endOfDay?: boolean } = {}): Promise<number> {
   const { ConfigError } = await import("../core/errors.js");
   const bad = () =>
     new ConfigError(`${flag} "${v}" is not a date`, `pass ${flag} as YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)`);
@@ -14,6 +18,7 @@ export async function parseTime(flag: string, v: string): Promise<number> {
   if (!m || !Number.isFinite(ms)) throw bad();
   const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
   if (d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3])) throw bad();
+  if (opts.endOfDay && /^\d{4}-\d{2}-\d{2}$/.test(v.trim())) return ms + 86_400_000 - 1;
   return ms;
 }
 
@@ -28,7 +33,7 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
     .option("--ensemble", "backtest the synced ensemble (default)")
     .option("--model <dir>", "backtest one model package folder (actor.onnx + model.json)")
     .option("--from <date>", "first bar (UTC; default: 30 days before the last stored bar)")
-    .option("--to <date>", "last bar (UTC; default: the last stored bar)")
+    .option("--to <date>", "last bar (UTC; a date alone means the whole day; default: the last stored bar)")
     .option("--out <dir>", "where to write equity.csv, chart.svg, report.json (default backtests/<time>)")
     .action(async (f: { model?: string; from?: string; to?: string; out?: string }) => {
       const opts = globals();
@@ -41,7 +46,7 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
       const { writeJsonAtomic } = await import("../core/state/atomic.js");
       const c = ctx.loaded.config;
       const fromFlag = f.from ? await parseTime("--from", f.from) : undefined; // bad dates fail before any work
-      const toFlag = f.to ? await parseTime("--to", f.to) : undefined;
+      const toFlag = f.to ? await parseTime("--to", f.to, { endOfDay: true }) : undefined;
       const range = storeRange(ctx.paths.barsDb, c.trading.tickers, c.trading.timeframe);
       const toMs = toFlag ?? range.lastMs;
       const fromMs = fromFlag ?? toMs - 30 * 86_400_000;
@@ -78,6 +83,19 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
           noTradeBars: r.noTradeBars,
           from: new Date(r.fromMs).toISOString(),
           to: new Date(r.toMs).toISOString(),
+          lastTraded: r.lastTradedMs === null ? null : new Date(r.lastTradedMs).toISOString(),
+          tradedBars: r.tradedBars,
+          rangeBars: r.rangeBars,
+          gaps: r.gaps.map((g) => ({
+            ...g,
+            from: new Date(g.fromMs).toISOString(),
+            to: new Date(g.toMs).toISOString(),
+          })),
+          untraded: r.untraded.map((u) => ({
+            ...u,
+            from: new Date(u.fromMs).toISOString(),
+            to: new Date(u.toMs).toISOString(),
+          })),
         };
         writeJsonAtomic(join(out, "report.json"), report);
         if (opts.json) return printJson(report);
@@ -89,6 +107,16 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
           `  total return ${pct(m.totalReturn)}  Sharpe ${m.sharpe.toFixed(2)}  Sortino ${m.sortino.toFixed(2)}  max drawdown ${pct(m.maxDrawdown)}`,
         );
         say(opts, `  trades ${m.trades}  fees ${m.fees.toFixed(2)} USD`);
+        for (const g of r.gaps)
+          say(
+            opts,
+            `  data gap: ${g.symbol} missing ${g.missingBars} bars ${new Date(g.fromMs).toISOString()} → ${new Date(g.toMs).toISOString()} (longer than data.maxFillBars)`,
+          );
+        if (r.tradedBars < r.rangeBars)
+          say(
+            opts,
+            `  ${r.rangeBars - r.tradedBars} of ${r.rangeBars} bars not traded (${r.untraded.map((u) => `${new Date(u.fromMs).toISOString()} → ${new Date(u.toMs).toISOString()}`).join(", ")}: gap + indicator warm-up); last bar traded ${r.lastTradedMs === null ? "none" : new Date(r.lastTradedMs).toISOString()}`,
+          );
         say(
           opts,
           `  BTC HODL ${pct(m.btcHodlReturn)} → alpha ${pct(m.alphaBtc)};  equal-weight HODL ${pct(m.ewHodlReturn)} → alpha ${pct(m.alphaEw)}`,

@@ -23,7 +23,13 @@ function render(opts: GlobalOptions, r: SyncResult): void {
     return;
   }
   const head = r.dryRun ? "dry run: " : "";
-  if (!r.changed) say(opts, `${head}no changes: ensemble v${r.version} of ${r.study} has ${r.members.length} members`);
+  if (r.members.length === 0)
+    say(
+      opts,
+      `${head}no valid model in study ${r.study} (${r.completeTrials} COMPLETE trials, ${r.skipped.length} skipped): nothing would be written`,
+    );
+  else if (!r.changed)
+    say(opts, `${head}no changes: ensemble v${r.version} of ${r.study} has ${r.members.length} members`);
   else
     say(
       opts,

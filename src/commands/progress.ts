@@ -1,4 +1,5 @@
 /** Progress for long work: a bar on a terminal (cli-progress), plain lines otherwise, nothing with --json/--quiet. */
+import { progressFigures } from "../core/train/progress.js";
 import type { GlobalOptions } from "./output.js";
 
 /** A progress reporter: `update(done, total)` then `stop()`. */
@@ -23,6 +24,7 @@ export async function progress(opts: GlobalOptions, label: string): Promise<Prog
     let started = false;
     return {
       update(done, total, note = "") {
+        total = Math.max(total, done); // never past 100 %
         if (!started) {
           bar.start(total, done, { note });
           started = true;
@@ -37,10 +39,12 @@ export async function progress(opts: GlobalOptions, label: string): Promise<Prog
   let lastPct = -1;
   return {
     update(done, total, note = "") {
-      const pct = total > 0 ? Math.floor((done / total) * 10) * 10 : 0;
+      // never "120% (5/4)": more done than planned shows done/done at 100 %
+      const f = progressFigures(done, total);
+      const pct = Math.floor(f.pct / 10) * 10;
       if (pct !== lastPct) {
         lastPct = pct;
-        process.stderr.write(`${label}: ${pct}% (${done}/${total})${note ? ` ${note}` : ""}\n`);
+        process.stderr.write(`${label}: ${pct}% (${f.done}/${f.total})${note ? ` ${note}` : ""}\n`);
       }
     },
     stop() {},

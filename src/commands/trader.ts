@@ -61,7 +61,7 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
         if (f.replay.length !== 2)
           throw new ConfigError("--replay needs FROM and TO", "e.g. --replay 2022-09-01 2022-09-15");
         const from = await parseTime("--replay FROM", f.replay[0]);
-        untilMs = await parseTime("--replay TO", f.replay[1]);
+        untilMs = await parseTime("--replay TO", f.replay[1], { endOfDay: true }); // a date alone: the whole day
         if (untilMs < from)
           throw new ConfigError(
             `--replay FROM ${f.replay[0]} is after TO ${f.replay[1]}`,

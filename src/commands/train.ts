@@ -7,6 +7,8 @@
  * SIGTERM/SIGINT is passed on to them, and each fails its running trial as "interrupted".
  */
 import type { Command } from "commander";
+import { shellCommand } from "../core/shell.js";
+import { etaSeconds, progressFigures } from "../core/train/progress.js";
 import type { SearchSpace } from "../core/train/samplers.js";
 import type { RunStudyResult, StudyProgress, TrialOutcome } from "../core/train/study.js";
 import { makeCtx } from "./context.js";
@@ -51,6 +53,7 @@ function outcomeLine(
     o.state === "COMPLETE" ? color.green(o.state) : o.state === "PRUNED" ? color.yellow(o.state) : color.red(o.state);
   const val = o.value !== null ? ` value ${o.value.toFixed(4)}` : o.reason ? ` (${o.reason})` : "";
   const b = best ? `best #${best.number} ${best.value.toFixed(4)}` : "no COMPLETE trial yet";
+  ({ done: k, total } = progressFigures(k, total));
   return `trial ${k}/${total} #${o.number} ${state}${val} in ${o.seconds.toFixed(1)} s — ${b}, ETA ${fmtSec(eta)}`;
 }
 
@@ -149,6 +152,8 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
               opts,
               color.yellow(`failed ${e.staleFailed.length} stale RUNNING trial(s): ${e.staleFailed.join(", ")}`),
             );
+        } else if (e.kind === "stale_failed") {
+          say(opts, color.yellow(`failed stale RUNNING trial(s) before the next trial: ${e.numbers.join(", ")}`));
         } else if (e.kind === "trial_end") {
           if (process.stderr.isTTY)
             bar?.update(e.index, e.total, e.best ? `best #${e.best.number} ${e.best.value.toFixed(4)}` : "");
@@ -187,7 +192,7 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
         `study ${r.study}: ${r.trials.length} trials in ${fmtSec((Date.now() - started) / 1000)} (${counts.COMPLETE} COMPLETE, ${counts.PRUNED} PRUNED, ${counts.FAIL} FAIL)${r.interrupted ? color.yellow(" — interrupted") : ""}${r.timedOut ? " — timeout reached" : ""}`,
       );
       if (r.best) say(opts, `best trial #${r.best.number} value ${r.best.value?.toFixed(4)} → ${r.best.packageDir}`);
-      say(opts, color.dim(`next: capp ensemble sync --once --study ${r.study}`));
+      say(opts, color.dim(`next: ${shellCommand(["capp", "ensemble", "sync", "--once", "--study", r.study])}`));
     });
 }
 
@@ -267,7 +272,11 @@ async function runWorkers(
       else agg.failed++;
       if (o.state === "COMPLETE" && o.value !== null && (agg.best === null || o.value > agg.best.value))
         agg.best = { number: o.number, value: o.value };
-      const eta = ((Date.now() - started) / 1000 / agg.done) * (nTrials - agg.done);
+      const eta = etaSeconds(
+        (Date.now() - started) / 1000 / agg.done,
+        nTrials - agg.done,
+        timeoutSec > 0 ? timeoutSec - (Date.now() - started) / 1000 : undefined,
+      );
       if (process.stderr.isTTY)
         bar.update(agg.done, nTrials, agg.best ? `best #${agg.best.number} ${agg.best.value.toFixed(4)}` : "");
       else say(opts, outcomeLine(o, agg.done, nTrials, agg.best, eta));

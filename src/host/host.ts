@@ -11,7 +11,7 @@ import { LockError } from "../core/errors.js";
 import { StateDb } from "../core/state/db.js";
 import { workspacePaths } from "../core/workspace/paths.js";
 import { intervalToCron } from "./interval.js";
-import { JOBS, type JobDef, jobLog, runJob } from "./jobs.js";
+import { JOBS, type JobDef, jobCronOptions, jobLog, runJob } from "./jobs.js";
 import { livePid, removeOwnPidFile, writePidFile } from "./pidfile.js";
 
 /** Path of the host's pid file. */
@@ -95,7 +95,7 @@ export async function runHost(o: HostOptions): Promise<void> {
           await p;
           running.delete(p);
         },
-        { name: job.name, noOverlap: true },
+        jobCronOptions(job.name),
       );
       tasks.push(task);
       db.setKv(`host:job:${job.name}`, { expr, intervalSec: job.intervalSec(first) });

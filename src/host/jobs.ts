@@ -46,6 +46,16 @@ export interface JobDef {
   recordsItself?: boolean;
 }
 
+/**
+ * node-cron options of a job's schedule. Every job runs on the UTC clock: an interval expression read
+ * in local time skips or doubles runs at daylight saving (at the fall-back hour of America/New_York,
+ * 2026-11-01, a 600 s job had a 70-minute gap and a 3600 s job a 2-hour gap). Intervals divide a day,
+ * so UTC-aligned runs are evenly spaced all year.
+ */
+export function jobCronOptions(name: string): { name: string; noOverlap: true; timezone: "Etc/UTC" } {
+  return { name, noOverlap: true, timezone: "Etc/UTC" };
+}
+
 /** The jobs, in the order `automation status` lists them. */
 export const JOBS: JobDef[] = [
   {

@@ -44,7 +44,10 @@ describe("capp data and capp backtest (CLI)", () => {
     const r = capp(["-w", ws, "--json", "backtest", "--from", "2022-08-01", "--to", "2022-08-15", "--out", out]);
     expect(r.code, r.stderr).toBe(0);
     const rep = JSON.parse(r.stdout);
-    expect(rep.bars).toBe(14 * 24 + 1);
+    expect(rep.bars).toBe(15 * 24); // a date-only --to is the whole day: 2022-08-01T00:00 … 2022-08-15T23:00
+    expect(rep.to).toBe("2022-08-15T23:59:59.999Z");
+    expect(rep.lastTraded).toBe("2022-08-15T23:00:00.000Z");
+    expect(rep.gaps).toEqual([]);
     expect(rep.trades).toBeGreaterThan(0);
     expect(rep.fees).toBeGreaterThan(0);
     expect(Number.isFinite(rep.sharpe)).toBe(true);

@@ -38,6 +38,7 @@ const root = protobuf.Root.fromJSON({
             dims: { rule: "repeated", type: "int64", id: 1 },
             dataType: { type: "int32", id: 2 },
             floatData: { rule: "repeated", type: "float", id: 4 },
+            doubleData: { rule: "repeated", type: "double", id: 10 },
             name: { type: "string", id: 8 },
           },
         },
@@ -52,6 +53,7 @@ const root = protobuf.Root.fromJSON({
 });
 
 const FLOAT = 1;
+const DOUBLE = 11;
 
 /** Options of {@link tinyActor}. */
 export interface TinyActorOptions {
@@ -65,15 +67,23 @@ export interface TinyActorOptions {
   tanh?: boolean;
   /** Declare the widths symbolically ("w") instead of as numbers. */
   symbolic?: boolean;
+  /** Fix the batch dimension at this many rows (torch.onnx.export without dynamic_axes gives 1); default symbolic. */
+  batch?: number;
+  /** float64 input, weights and output (a model exported without .float()). */
+  double?: boolean;
 }
 
 /** Serialized ONNX bytes of `action = [tanh](state · W + b)`, input `state`, output `action`, opset 13. */
 export function tinyActor(o: TinyActorOptions): Uint8Array {
   const dim = (w: number) => (o.symbolic ? { dimParam: "w" } : { dimValue: w });
+  const elemType = o.double ? DOUBLE : FLOAT;
+  const batch = o.batch === undefined ? { dimParam: "batch" } : { dimValue: o.batch };
   const vi = (name: string, w: number) => ({
     name,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: "batch" }, dim(w)] } } },
+    type: { tensorType: { elemType, shape: { dim: [batch, dim(w)] } } },
   });
+  const values = (n: number, v: number) =>
+    o.double ? { doubleData: new Array(n).fill(v) } : { floatData: new Array(n).fill(v) };
   const tanh = o.tanh ?? true;
   const model = {
     irVersion: 7,
@@ -88,10 +98,10 @@ export function tinyActor(o: TinyActorOptions): Uint8Array {
         {
           name: "W",
           dims: [o.inputWidth, o.outputWidth],
-          dataType: FLOAT,
-          floatData: new Array(o.inputWidth * o.outputWidth).fill(o.weight ?? 0.001),
+          dataType: elemType,
+          ...values(o.inputWidth * o.outputWidth, o.weight ?? 0.001),
         },
-        { name: "B", dims: [o.outputWidth], dataType: FLOAT, floatData: new Array(o.outputWidth).fill(o.bias ?? 0) },
+        { name: "B", dims: [o.outputWidth], dataType: elemType, ...values(o.outputWidth, o.bias ?? 0) },
       ],
       input: [vi("state", o.inputWidth)],
       output: [vi("action", o.outputWidth)],

@@ -80,9 +80,9 @@ describe("trader crash safety (kill -9 at many points)", () => {
         .map((r) => r.client_order_id)
         .sort();
       expect(sent).toEqual([...ids].sort());
-      // one equity row per bar: 2022-08-01T00 … 2022-08-10T00 = 217 bars, none skipped
+      // one equity row per bar: 2022-08-01T00 … 2022-08-10T23 (a date-only TO is the whole day) = 240 bars, none skipped
       const eq = store.equity("killtest");
-      expect(eq).toHaveLength(217);
+      expect(eq).toHaveLength(240);
       for (let k = 1; k < eq.length; k++) expect(eq[k].bar_time - eq[k - 1].bar_time).toBe(3_600_000);
       // positions at the broker equal the fills the trader recorded
       const fills = store.fills("killtest");

@@ -52,21 +52,21 @@ describe("trader safety", () => {
     expect(
       capp(["-w", ws, "-q", "trader", "run", "--replay", "2022-08-01", "2022-08-02", "--session", "gap"]).code,
     ).toBe(0);
-    // the trader comes back two days later: 08-02T01 … 08-03T23 were missed
+    // a date-only TO is the whole day: the first replay ends at 08-02T23; back on 08-04, 08-03T00 … 08-03T23 were missed
     const r = capp(["-w", ws, "--json", "trader", "run", "--replay", "2022-08-04", "2022-08-05", "--session", "gap"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).bars).toBe(25); // 08-04T00 … 08-05T00, one decision each
+    expect(JSON.parse(r.stdout).bars).toBe(48); // 08-04T00 … 08-05T23, one decision each
     const db = new StateDb(join(ws, "deployments/capp.db"));
     try {
       const ev = db.recentEvents(50, "WARNING").find((e) => e.kind === "bars_skipped");
       expect(ev?.message).toMatch(
-        /^47 closed bars \(2022-08-02T01:00:00.000Z → 2022-08-03T23:00:00.000Z\) were missed/,
+        /^24 closed bars \(2022-08-03T00:00:00.000Z → 2022-08-03T23:00:00.000Z\) were missed/,
       );
       const barsWithOrders = db.db.prepare("SELECT DISTINCT bar_time FROM orders WHERE session = 'gap'").all() as {
         bar_time: number;
       }[];
       expect(
-        barsWithOrders.every((b) => b.bar_time <= Date.UTC(2022, 7, 2) || b.bar_time >= Date.UTC(2022, 7, 4)),
+        barsWithOrders.every((b) => b.bar_time <= Date.UTC(2022, 7, 2, 23) || b.bar_time >= Date.UTC(2022, 7, 4)),
       ).toBe(true);
     } finally {
       db.close();

@@ -10,8 +10,8 @@ import type { EnsembleRunner } from "../ensemble/runner.js";
 import { DataError } from "../errors.js";
 import { exchangeOptions } from "../exchange/fromConfig.js";
 import { LocalExchange } from "../exchange/local.js";
-import { alignFromStore } from "../market/align.js";
-import { BarStore } from "../market/barstore.js";
+import { alignFromStore, type SymbolGap } from "../market/align.js";
+import { BarStore, checkedTimeframeMs } from "../market/barstore.js";
 import { computeFeatures, type FeatureMatrix, requiredHistoryBars } from "../market/features.js";
 import { StateDb } from "../state/db.js";
 import { riskParams } from "../trader/params.js";
@@ -48,27 +48,39 @@ export interface BacktestResult {
   ewHodl: number[];
   /** Bars on which too few members answered. */
   noTradeBars: number;
+  /** Data gaps longer than `data.maxFillBars` inside the range, per symbol (open times of the missing bars). */
+  gaps: { symbol: string; fromMs: number; toMs: number; missingBars: number }[];
+  /**
+   * Runs of bars in the range that were not traded: a gap plus the indicators' warm-up after it
+   * (trading resumes once the features are complete again).
+   */
+  untraded: { fromMs: number; toMs: number; bars: number }[];
+  /** Bars of the range on the grid, and how many of them were traded. */
+  rangeBars: number;
+  tradedBars: number;
+  /** Open time of the last bar traded (null when none): `toMs` is only the asked end. */
+  lastTradedMs: number | null;
 }
 
-/** Load aligned bars and features for [fromMs − warm-up, toMs]. */
+/** Load aligned bars and features for [fromMs − warm-up, toMs], with the gaps of the aligned bars. */
 export function loadFeatures(
   config: CappConfig,
   barsDb: string,
   fromMs: number,
   toMs: number,
   lookback: number,
-): FeatureMatrix {
+): FeatureMatrix & { gaps: SymbolGap[] } {
   const store = BarStore.open(barsDb);
   try {
-    const tfMs = store ? (config.trading.timeframe === "1h" ? 3_600_000 : 0) : 0;
+    const tfMs = checkedTimeframeMs(config.trading.timeframe);
     const warm = requiredHistoryBars(lookback) + 200; // recursive indicators settle within ~200 bars
     const aligned = alignFromStore(store, config.trading.tickers, {
       timeframe: config.trading.timeframe,
-      fromMs: fromMs - warm * (tfMs || 3_600_000),
+      fromMs: fromMs - warm * tfMs,
       toMs,
       maxFillBars: config.data.maxFillBars,
     });
-    return computeFeatures(aligned);
+    return { ...computeFeatures(aligned), gaps: aligned.gaps };
   } finally {
     store.close();
   }
@@ -115,10 +127,19 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
   const ewHodl: number[] = [];
   let noTrade = 0;
   const total = last - first + 1;
+  const untraded: BacktestResult["untraded"] = [];
   try {
     for (let t = first; t <= last; t++) {
       const rs = fm.validRunStart[t];
-      if (rs < 0 || t - rs < lookback - 1) continue; // inside a data gap or its warm-up: no decision
+      if (rs < 0 || t - rs < lookback - 1) {
+        // inside a data gap or its warm-up: no decision; trading resumes once the features are complete
+        const run = untraded[untraded.length - 1];
+        if (run && run.toMs === fm.times[t] - fm.tfMs) {
+          run.toMs = fm.times[t];
+          run.bars++;
+        } else untraded.push({ fromMs: fm.times[t], toMs: fm.times[t], bars: 1 });
+        continue;
+      }
       const prices: Record<string, { open: number; close: number }> = {};
       const base = t * S;
       for (let i = 0; i < tickers.length; i++) {
@@ -159,6 +180,22 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
       btcHodl,
       ewHodl,
       noTradeBars: noTrade,
+      gaps: fm.gaps
+        .filter((g) => !g.filled)
+        .map((g) => {
+          const gFrom = g.lastBefore === null ? fm.times[0] : g.lastBefore + fm.tfMs;
+          return {
+            symbol: g.symbol,
+            fromMs: gFrom,
+            toMs: gFrom + (g.missingBars - 1) * fm.tfMs,
+            missingBars: g.missingBars,
+          };
+        })
+        .filter((g) => g.toMs >= fm.times[first] && g.fromMs <= fm.times[last]),
+      untraded,
+      rangeBars: total,
+      tradedBars: times.length,
+      lastTradedMs: times.length ? times[times.length - 1] : null,
     };
   } finally {
     db.close();

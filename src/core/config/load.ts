@@ -10,7 +10,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { stripComments } from "./comments.js";
-import { readEnvFile } from "./envfile.js";
+import { envFileModeWarning, readEnvFile } from "./envfile.js";
 import { ENV_ALIASES, ENV_KEYS, type EnvKey } from "./keys.js";
 import { type CappConfig, ConfigSchema } from "./schema.js";
 
@@ -161,6 +161,8 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
     if (parsed) {
       envFiles.push(p);
       layers.push([p, parsed]);
+      const modeWarning = f === ".env" ? envFileModeWarning(p) : undefined; // .env holds the API keys
+      if (modeWarning) warnings.push(modeWarning);
     }
   }
   layers.push(["environment", env]);

@@ -15,7 +15,6 @@
  * 5. autoDeploy off → READY; else snapshot + pointer (./pointer.ts) → DEPLOYED.
  * Every recorded row is followed by a rewrite of the seed JSON exports (./history.ts).
  */
-import { join } from "node:path";
 import type { CappConfig } from "../config/schema.js";
 import { singleModelManifest } from "../ensemble/load.js";
 import { type Manifest, readManifest } from "../ensemble/manifest.js";
@@ -23,7 +22,7 @@ import { ConfigError, errorMessage } from "../errors.js";
 import { openStudyStorage } from "../optuna/storage.js";
 import type { StateDb } from "../state/db.js";
 import type { ProcessIdentity } from "../supervisor/terminate.js";
-import type { WorkspacePaths } from "../workspace/paths.js";
+import { confinedPath, type WorkspacePaths } from "../workspace/paths.js";
 import { type GateResult, runGate } from "./gate.js";
 import {
   type DeploymentRecord,
@@ -165,7 +164,7 @@ export async function deployCheck(o: DeployCheckOptions): Promise<DeployCheckRes
           "no_package",
           `${trialTxt} has no validated model package in ensemble v${synced.version} (missing or damaged weights)`,
         );
-      const dir = join(o.paths.root, m.package_path);
+      const dir = confinedPath(o.paths.root, m.package_path, `${o.paths.manifest} member package_path`);
       manifest = singleModelManifest(o.paths.root, dir, o.nowMs);
       source = relToRoot(o.paths, dir);
     } else {

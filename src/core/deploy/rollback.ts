@@ -5,11 +5,10 @@
  * (./check.ts) until a better trial appears.
  */
 import { existsSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
 import { CappError, DataError, ExitCode } from "../errors.js";
 import type { StateDb } from "../state/db.js";
 import type { ProcessIdentity } from "../supervisor/terminate.js";
-import type { WorkspacePaths } from "../workspace/paths.js";
+import { confinedPath, type WorkspacePaths } from "../workspace/paths.js";
 import {
   type DeploymentRecord,
   deploymentStack,
@@ -50,7 +49,7 @@ export function rollbackDeployment(o: {
     );
   const current = stack[stack.length - 1];
   const target = stack[stack.length - 2];
-  const snap = isAbsolute(target.manifest) ? target.manifest : join(o.paths.root, target.manifest);
+  const snap = confinedPath(o.paths.root, target.manifest, `deployment ${target.deployment}'s manifest`);
   if (!existsSync(snap))
     throw new DataError(
       `the snapshot of deployment ${target.deployment} is missing: ${snap}`,

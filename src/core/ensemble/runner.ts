@@ -4,13 +4,13 @@
  * [−1, 1], and they are combined by a weighted mean in the session's ticker order. A member that
  * fails on a bar is left out of that bar and reported.
  */
-import { join } from "node:path";
 import { DataError, errorMessage } from "../errors.js";
 import type { FeatureMatrix } from "../market/features.js";
 import { StateBuilder } from "../market/state.js";
 import { type ActorSession, loadActorFromBytes } from "../models/onnx.js";
 import { readPackage } from "../models/package.js";
 import type { ModelMeta } from "../models/types.js";
+import { confinedPath } from "../workspace/paths.js";
 import type { Manifest, Member } from "./manifest.js";
 import { MergedSession } from "./merged.js";
 
@@ -141,7 +141,7 @@ export class EnsembleRunner {
 
   /** Load and verify one member's package. @throws DataError naming the member. */
   private static async loadMember(m: Member, root: string, weight: number): Promise<LoadedMember> {
-    const pkg = readPackage(join(root, m.package_path));
+    const pkg = readPackage(confinedPath(root, m.package_path, `manifest member trial ${m.trial_number} package_path`));
     if (pkg.meta.sha256 !== m.sha256)
       throw new DataError(
         `member trial ${m.trial_number}: ${pkg.onnxPath} sha256 differs from the manifest`,
@@ -150,6 +150,16 @@ export class EnsembleRunner {
     const session = await loadActorFromBytes(pkg.onnxBytes, pkg.onnxPath, {
       expectedInputWidth: pkg.meta.state_dim,
     });
+    // every member against its own graph before any merge: a model.json that claims another width
+    // than its ONNX takes is left out (members and merged mode alike), never a crash at the first bar
+    if (session.inputWidth !== pkg.meta.state_dim || session.outputWidth !== pkg.meta.action_dim) {
+      await session.release();
+      throw new DataError(
+        `member trial ${m.trial_number}: ${pkg.onnxPath} takes ${session.inputWidth} values and gives ${session.outputWidth}, ` +
+          `but its model.json claims state_dim ${pkg.meta.state_dim} and action_dim ${pkg.meta.action_dim}`,
+        "run `capp ensemble sync --once` to rebuild the store from validated trials",
+      );
+    }
     return { member: m, meta: pkg.meta, session, weight, bytes: pkg.onnxBytes };
   }
 
@@ -202,13 +212,18 @@ export class EnsembleRunner {
       const probe = merged.input(k);
       for (let i = 0; i < probe.length; i++) probe[i] = Math.sin(i * 0.37 + k) * 0.5;
     }
-    const got = await merged.run();
-    for (const [k, m] of this.members.entries()) {
-      const want = await m.session.runOne(merged.input(k));
-      if (want.some((v, i) => !(Math.abs(v - got[k][i]) <= 1e-5))) {
-        await merged.release();
-        return false;
+    try {
+      const got = await merged.run();
+      for (const [k, m] of this.members.entries()) {
+        const want = await m.session.runOne(merged.input(k));
+        if (want.some((v, i) => !(Math.abs(v - got[k][i]) <= 1e-5))) {
+          await merged.release();
+          return false;
+        }
       }
+    } catch {
+      await merged.release(); // a member the merged graph cannot run: keep per-member sessions
+      return false;
     }
     await this.merged?.release();
     this.merged = merged;

@@ -301,8 +301,9 @@ async function syncWith(storage: StudyStorage, opts: SyncOptions, lost: { err?: 
     before.every((m, k) => memberKey(m) === memberKey(members[k]));
   const beforeKeys = new Set(before.map(memberKey));
   const afterKeys = new Set(members.map(memberKey));
-  if (members.length === 0) {
-    if (!opts.dryRun) cache.save();
+  // a dry run lists every trial and why it was skipped instead of failing (it writes nothing anyway)
+  if (members.length === 0 && !opts.dryRun) {
+    cache.save();
     const why = `${counts.COMPLETE} COMPLETE trials, ${skipped.length} without a valid model`;
     throw current && current.members.length > 0
       ? new CappError(
@@ -321,7 +322,7 @@ async function syncWith(storage: StudyStorage, opts: SyncOptions, lost: { err?: 
   const result: SyncResult = {
     study,
     direction,
-    changed: !same,
+    changed: !same && members.length > 0,
     dryRun: !!opts.dryRun,
     version,
     manifestPath: paths.manifest,

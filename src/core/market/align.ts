@@ -44,6 +44,19 @@ export interface AlignOptions {
   toMs?: number;
   /** Longest run of missing bars that is forward-filled (default `DEFAULT_MAX_FILL_BARS`). 0 = never fill. */
   maxFillBars?: number;
+  /**
+   * Offset of the grid from the UTC epoch grid, ms in [0, tf): daily bars stamped 06:00Z have phase 6 h.
+   * Default: taken from the data (the first bar of the first symbol with bars); every bar must share it.
+   */
+  phaseMs?: number;
+}
+
+/**
+ * Offset of a bar's open time from the timeframe's UTC epoch grid, ms in [0, tfMs). Daily crypto bars
+ * stamped 06:00Z (Alpaca before 2025, local-day CSVs) have phase 6 h; hourly bars on the hour have 0.
+ */
+export function gridPhase(timeMs: number, tfMs: number): number {
+  return ((timeMs % tfMs) + tfMs) % tfMs;
 }
 
 /**
@@ -123,8 +136,11 @@ export function alignBars(
     from ??= lo;
     to ??= hi;
   }
-  from = Math.ceil(from / tfMs) * tfMs;
-  to = Math.floor(to / tfMs) * tfMs;
+  // the grid comes from the data: one consistent offset (e.g. daily bars at 06:00Z), not only UTC midnight
+  const firstBar = entries.find(([, bars]) => bars.length > 0)?.[1][0];
+  const phase = opts.phaseMs ?? (firstBar ? gridPhase(firstBar.time, tfMs) : 0);
+  from = Math.ceil((from - phase) / tfMs) * tfMs + phase;
+  to = Math.floor((to - phase) / tfMs) * tfMs + phase;
   if (!Number.isFinite(from) || !Number.isFinite(to) || to < from) {
     throw new DataError(
       `no ${opts.timeframe} bars to align for ${symbols.join(", ")} in the asked range`,
@@ -152,10 +168,10 @@ export function alignBars(
         );
       }
       prev = b.time;
-      if (b.time % tfMs !== 0) {
+      if (gridPhase(b.time, tfMs) !== phase) {
         throw new DataError(
-          `${symbols[s]} bar ${k} open time ${new Date(b.time).toISOString()} is not on the ${opts.timeframe} grid`,
-          "store bars by their open time on the timeframe grid",
+          `${symbols[s]} bar ${k} open time ${new Date(b.time).toISOString()} is not on the ${opts.timeframe} grid of the data (bars open at ${new Date(phase).toISOString().slice(11, 19)} UTC + multiples of ${opts.timeframe})`,
+          "store every symbol's bars with one consistent open-time offset (re-import the odd series)",
         );
       }
       if (b.time < from || b.time > to) continue;
@@ -205,12 +221,19 @@ export function alignBars(
     }
   }
 
+  const windows = completeWindows(times, ohlcv, S);
+  return { timeframe: opts.timeframe, tfMs, symbols, times, ohlcv, filled, gaps, windows, maxFillBars: maxFill };
+}
+
+/** Maximal runs of rows where every symbol has a (real or filled) close. */
+function completeWindows(times: Float64Array, ohlcv: Float64Array, S: number): AlignedWindow[] {
+  const T = times.length;
   const windows: AlignedWindow[] = [];
   let start = -1;
   for (let i = 0; i <= T; i++) {
     let complete = i < T;
     for (let s = 0; complete && s < S; s++) {
-      if (!present[i * S + s] && !filled[i * S + s]) complete = false;
+      if (Number.isNaN(ohlcv[(i * S + s) * NF + 3])) complete = false;
     }
     if (complete && start < 0) start = i;
     if (!complete && start >= 0) {
@@ -218,8 +241,36 @@ export function alignBars(
       start = -1;
     }
   }
+  return windows;
+}
 
-  return { timeframe: opts.timeframe, tfMs, symbols, times, ohlcv, filled, gaps, windows, maxFillBars: maxFill };
+/**
+ * Carry `symbol`'s last close forward over the missing rows at the END of the range (a quiet coin the
+ * vendor sent no bar for), past `maxFillBars`: open = high = low = close = the last close, volume 0,
+ * flagged in `filled`; windows are recomputed. For the live trader only (to keep trading the other
+ * coins; the quiet coin itself gets no new model orders) — never for backtests or training.
+ * @returns the number of rows carried (0 when the symbol has its last row, or no bar at all).
+ */
+export function carryTail(a: AlignedBars, symbol: string): number {
+  const S = a.symbols.length;
+  const s = a.symbols.indexOf(normalizeSymbol(symbol));
+  if (s < 0) return 0;
+  const T = a.times.length;
+  let last = T - 1;
+  while (last >= 0 && Number.isNaN(a.ohlcv[(last * S + s) * NF + 3])) last--;
+  if (last < 0 || last === T - 1) return 0;
+  const c = a.ohlcv[(last * S + s) * NF + 3];
+  for (let r = last + 1; r < T; r++) {
+    const o = (r * S + s) * NF;
+    a.ohlcv[o] = c;
+    a.ohlcv[o + 1] = c;
+    a.ohlcv[o + 2] = c;
+    a.ohlcv[o + 3] = c;
+    a.ohlcv[o + 4] = 0;
+    a.filled[r * S + s] = 1;
+  }
+  a.windows = completeWindows(a.times, a.ohlcv, S);
+  return T - 1 - last;
 }
 
 /**

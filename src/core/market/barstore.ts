@@ -3,7 +3,8 @@
  * e.g. `<workspace>/databases/bars.db`. WAL mode, so a trader can read while an importer writes.
  *
  * Symbols are stored canonical (`BTC/USD`, see symbols.ts); times are open times in ms since epoch, UTC,
- * and must sit on the timeframe's grid (a multiple of its length). Gaps are never filled here — the
+ * and must sit on the series' grid: multiples of the timeframe plus one consistent offset taken from the
+ * data (daily bars stamped 06:00Z have a 6 h offset). Gaps are never filled here — the
  * store keeps what the source reported; align.ts applies the gap policy.
  */
 import { mkdirSync } from "node:fs";
@@ -138,15 +139,22 @@ export class BarStore {
    * Insert or replace bars of one series in a single transaction (all or nothing).
    * @returns number of bars written.
    * @throws DataError for a bad bar (non-finite, price ≤ 0, inconsistent OHLC) or an open time off the
-   *   timeframe grid; nothing is written then. ConfigError for an unknown timeframe.
+   *   series' grid (another offset than its stored bars, or than the first bar given); nothing is written then. ConfigError for an unknown timeframe.
    */
   upsert(symbol: string, timeframe: string, bars: readonly Bar[]): number {
     const sym = normalizeSymbol(symbol);
     const tf = checkedTimeframeMs(timeframe);
+    // the grid comes from the data: a series keeps one open-time offset (daily bars at 06:00Z are fine)
+    const anchor = this.latest(sym, timeframe)?.time ?? bars[0]?.time ?? 0;
+    const phase = ((anchor % tf) + tf) % tf;
     const run = this.db.transaction((list: readonly Bar[]) => {
       for (let i = 0; i < list.length; i++) {
         const b = list[i];
-        const problem = barProblem(b) ?? (b.time % tf !== 0 ? `open time is not on the ${timeframe} grid` : null);
+        const problem =
+          barProblem(b) ??
+          (((b.time % tf) + tf) % tf !== phase
+            ? `open time is not on the ${timeframe} grid of this series (its bars open at ${new Date(phase).toISOString().slice(11, 19)} UTC + multiples of ${timeframe})`
+            : null);
         if (problem) {
           throw new DataError(
             `bar ${i} of ${sym} ${timeframe} (${new Date(b.time).toISOString()}): ${problem}`,

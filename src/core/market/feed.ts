@@ -26,10 +26,11 @@ export function isBarFinal(openMs: number, tfMs: number, nowMs: number, graceMs 
 
 /**
  * Open time (ms UTC) of the newest grid slot whose bar is final at `nowMs` (F-34):
- * floor((now − grace − tf)/tf)·tf.
+ * floor((now − grace − tf − phase)/tf)·tf + phase, where `phaseMs` is the grid's offset from the
+ * UTC epoch grid (0 for hourly bars on the hour, 6 h for daily bars stamped 06:00Z).
  */
-export function lastFinalOpenTime(tfMs: number, nowMs: number, graceMs = DEFAULT_GRACE_MS): number {
-  return Math.floor((nowMs - graceMs - tfMs) / tfMs) * tfMs;
+export function lastFinalOpenTime(tfMs: number, nowMs: number, graceMs = DEFAULT_GRACE_MS, phaseMs = 0): number {
+  return Math.floor((nowMs - graceMs - tfMs - phaseMs) / tfMs) * tfMs + phaseMs;
 }
 
 /** Result of `BarFeed.closedBarsUntil`. */

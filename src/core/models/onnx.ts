@@ -20,6 +20,31 @@ export interface LoadActorOptions {
   threads?: number;
 }
 
+/**
+ * An actor graph that loads but is not a float32 `[batch, width]` actor: `wrong_dtype` (e.g. a float64
+ * input) or `bad_shape` (rank, batch or width ONNX Runtime refuses). Validation reports these codes
+ * instead of `truncated_onnx`, which means the file itself is not a loadable model.
+ */
+export class ActorFormatError extends DataError {
+  constructor(
+    readonly code: "wrong_dtype" | "bad_shape",
+    message: string,
+    fix: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, fix, options);
+  }
+}
+
+/** The `ActorFormatError` code an ONNX Runtime run error stands for, when it is a dtype or shape refusal. */
+export function formatCodeOf(err: unknown): "wrong_dtype" | "bad_shape" | undefined {
+  if (err instanceof ActorFormatError) return err.code;
+  const m = errorMessage(err);
+  if (/data type|tensor\(double\)|elem_type|Unexpected input data type/i.test(m)) return "wrong_dtype";
+  if (/invalid dimensions|invalid rank|shape mismatch|Invalid input shape/i.test(m)) return "bad_shape";
+  return undefined;
+}
+
 /** A loaded actor. Call `release()` when done; a released actor throws on `run`. */
 export interface ActorSession {
   /** File (or label) the actor was loaded from, used in error messages. */
@@ -32,6 +57,11 @@ export interface ActorSession {
   readonly inputWidth: number;
   /** Values per action row (action_dim = number of tickers). */
   readonly outputWidth: number;
+  /**
+   * Rows the graph takes per run when its batch dimension is fixed (1 for a `torch.onnx.export`
+   * without `dynamic_axes`), undefined when the batch is symbolic. `run` then feeds one row at a time.
+   */
+  readonly fixedBatch?: number;
   /**
    * Run `rows` states packed row-major in `batch` (length rows·inputWidth).
    * @returns a fresh Float32Array of length rows·outputWidth (owned by the caller).
@@ -106,10 +136,15 @@ export async function loadActorFromBytes(
 function staticWidth(meta: ort.InferenceSession.ValueMetadata | undefined, what: string, source: string, fix: string) {
   if (!meta?.isTensor) return undefined;
   if (meta.type !== "float32")
-    throw new DataError(`${source}: ${what} '${meta.name}' is ${meta.type}, not float32`, fix);
+    throw new ActorFormatError(
+      "wrong_dtype",
+      `${source}: ${what} '${meta.name}' is ${meta.type}, not float32`,
+      `re-export ${source} with float32 weights and input (model.float() before torch.onnx.export), or pick another trial`,
+    );
   if (meta.shape.length === 0) return undefined;
   if (meta.shape.length !== 2) {
-    throw new DataError(
+    throw new ActorFormatError(
+      "bad_shape",
       `${source}: ${what} '${meta.name}' has shape [${meta.shape.join(", ")}], not [batch, width]`,
       fix,
     );
@@ -134,6 +169,16 @@ async function describe(
   const outputName = session.outputNames[0];
   let inputWidth = staticWidth(session.inputMetadata?.[0], "input", source, fix);
   let outputWidth = staticWidth(session.outputMetadata?.[0], "output", source, fix);
+  const inMeta = session.inputMetadata?.[0];
+  const b0 = inMeta?.isTensor && inMeta.shape.length === 2 ? inMeta.shape[0] : undefined;
+  // a batch fixed in the graph (torch.onnx.export without dynamic_axes fixes it at 1): runs go row by row
+  const fixedBatch = typeof b0 === "number" && b0 > 0 ? b0 : undefined;
+  if (fixedBatch !== undefined && fixedBatch !== 1)
+    throw new ActorFormatError(
+      "bad_shape",
+      `${source}: input '${inMeta?.name}' has its batch fixed at ${fixedBatch}; an actor takes any batch or exactly 1 row`,
+      `re-export ${source} with dynamic_axes={'state': {0: 'batch'}} (or batch 1), or pick another trial`,
+    );
   const exec = async (data: Float32Array, rows: number, width: number) => {
     const out = await session.run({ [inputName]: new ort.Tensor("float32", data, [rows, width]) });
     return out[outputName];
@@ -145,7 +190,8 @@ async function describe(
     try {
       await exec(new Float32Array(expectedInputWidth), 1, expectedInputWidth);
     } catch (err) {
-      throw new DataError(
+      throw new ActorFormatError(
+        formatCodeOf(err) ?? "bad_shape",
         `${source} does not accept states of width ${expectedInputWidth}: ${errorMessage(err)}`,
         fix,
         {
@@ -161,7 +207,7 @@ async function describe(
     if (!(outputWidth > 0))
       throw new DataError(`${source}: output shape [${probe.dims.join(", ")}] is not [1, width]`, fix);
   }
-  return makeActor(session, source, inputName, outputName, inputWidth, outputWidth);
+  return makeActor(session, source, inputName, outputName, inputWidth, outputWidth, fixedBatch);
 }
 
 function makeActor(
@@ -171,6 +217,7 @@ function makeActor(
   outputName: string,
   inputWidth: number,
   outputWidth: number,
+  fixedBatch?: number,
 ): ActorSession {
   let released = false;
   // ONNX Runtime for Node reads the input tensors later (in a setImmediate), and runs are synchronous
@@ -212,12 +259,22 @@ function makeActor(
     outputName,
     inputWidth,
     outputWidth,
+    fixedBatch,
     async run(batch, rows) {
       if (!Number.isInteger(rows) || rows < 1 || batch.length !== rows * inputWidth) {
         throw new DataError(
           `actor ${source}: batch of ${batch.length} values is not ${rows} rows × ${inputWidth}`,
           "build states with the package's state_dim",
         );
+      }
+      if (fixedBatch === 1 && rows > 1) {
+        // the graph takes one row per run: run the rows one at a time, in order
+        const out = new Float32Array(rows * outputWidth);
+        for (let r = 0; r < rows; r++) {
+          const row = batch.slice(r * inputWidth, (r + 1) * inputWidth);
+          out.set(await fetch({ [inputName]: new ort.Tensor("float32", row, [1, inputWidth]) }, 1), r * outputWidth);
+        }
+        return out;
       }
       return fetch({ [inputName]: new ort.Tensor("float32", batch, [rows, inputWidth]) }, rows);
     },

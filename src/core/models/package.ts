@@ -133,7 +133,7 @@ export function readPackage(dir: string): ModelPackage {
     raw = JSON.parse(text);
   } catch (err) {
     throw new DataError(
-      `${metaPath} is not valid JSON (${errorMessage(err)})`,
+      `${metaPath} is not valid JSON`, // never quote the file's text
       `re-import the package or delete ${abs}`,
       {
         cause: err,

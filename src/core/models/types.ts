@@ -133,7 +133,9 @@ export const LEGACY_PARAM_DEFAULTS = {
  * - `wrong_state_dim` / `wrong_action_dim`: graph input/output width differs from the trial's params (F-15);
  * - `non_finite` / `out_of_range`: a probe batch gave NaN/±Inf or an action outside [−1, 1];
  * - `other_study`: `model.json` names another study (F-01);
- * - `bad_meta`: `model.json` or the trial's params are unusable (wrong trial, bad values, unknown tickers).
+ * - `bad_meta`: `model.json` or the trial's params are unusable (wrong trial, bad values, unknown tickers);
+ * - `wrong_dtype`: the graph loads but takes/gives another element type than float32 (e.g. float64);
+ * - `bad_shape`: the graph loads but its input is not `[batch, width]` with a symbolic batch or batch 1.
  */
 export type RejectCode =
   | "missing"
@@ -145,4 +147,6 @@ export type RejectCode =
   | "non_finite"
   | "out_of_range"
   | "other_study"
-  | "bad_meta";
+  | "bad_meta"
+  | "wrong_dtype"
+  | "bad_shape";

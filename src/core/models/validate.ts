@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DataError, errorMessage } from "../errors.js";
 import { type DiscoveryOptions, discoverWeights, type WeightsDiscovery } from "./discovery.js";
-import { type ActorSession, loadActorFromBytes } from "./onnx.js";
+import { type ActorSession, formatCodeOf, loadActorFromBytes } from "./onnx.js";
 import { actorHiddenWidth } from "./onnxShape.js";
 import { ACTOR_FILE, buildLegacyMeta, META_FILE, parseModelMeta, sha256Bytes, writePackage } from "./package.js";
 import { FEATURES, type ModelMeta, type RejectCode, type TrialInfo } from "./types.js";
@@ -68,6 +68,10 @@ export const REJECT_FIX: Record<RejectCode, string> = {
   out_of_range: "the actor's actions are outside [-1, 1] (exported without tanh?): re-export with tanh",
   other_study: "the folder belongs to another study (F-01): never mix studies; re-train or pick a trial of this study",
   bad_meta: "fix or delete model.json (or the trial's params) and import again",
+  wrong_dtype:
+    "re-export the actor with float32 input and weights (model.float() before torch.onnx.export), or pick another trial",
+  bad_shape:
+    "re-export the actor with input [batch, state_dim] (dynamic_axes={'state': {0: 'batch'}} or batch 1), or pick another trial",
 };
 
 /** mulberry32: small deterministic PRNG in [0, 1). */
@@ -190,7 +194,8 @@ export async function validateCandidate(
     try {
       meta = parseModelMeta(JSON.parse(readFileSync(metaPath, "utf8")), metaPath);
     } catch (err) {
-      return reject(dir, "bad_meta", err instanceof DataError ? err.message : `${metaPath}: ${errorMessage(err)}`);
+      // never quote the file's text (JSON.parse's message does)
+      return reject(dir, "bad_meta", err instanceof DataError ? err.message : `${metaPath} is not valid JSON`);
     }
     if (meta.study_name !== trial.study) {
       return reject(dir, "other_study", `${metaPath} belongs to study ${meta.study_name}, not ${trial.study}`);
@@ -240,7 +245,8 @@ export async function validateCandidate(
   try {
     actor = await loadActorFromBytes(bytes, onnxPath, { expectedInputWidth: meta.state_dim });
   } catch (err) {
-    return reject(dir, "truncated_onnx", errorMessage(err));
+    // a graph that loads but has another dtype or shape is not a truncated file: say which
+    return reject(dir, formatCodeOf(err) ?? "truncated_onnx", errorMessage(err));
   }
   try {
     if (actor.inputWidth !== meta.state_dim) {
@@ -281,9 +287,9 @@ export async function validateCandidate(
     const rows = Math.max(2, opts.probeRows ?? 8);
     let actions: Float32Array;
     try {
-      actions = await actor.run(probeStates(meta, rows), rows);
+      actions = await actor.run(probeStates(meta, rows), rows); // row by row for a batch-1 export
     } catch (err) {
-      return reject(dir, "truncated_onnx", errorMessage(err));
+      return reject(dir, formatCodeOf(err) ?? "truncated_onnx", errorMessage(err));
     }
     const bad = actions.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) {

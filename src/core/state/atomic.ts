@@ -34,8 +34,10 @@ export function readJsonFile<T = unknown>(path: string): T | undefined {
   try {
     return JSON.parse(text) as T;
   } catch (err) {
+    // never quote the file's text (JSON.parse's message does): it may not be ours to show
+    const at = /position (\d+)/.exec((err as Error).message);
     throw new DataError(
-      `${path} is not valid JSON (${(err as Error).message})`,
+      `${path} is not valid JSON${at ? ` (at character ${at[1]})` : ""}`,
       `restore ${path} from its .bak copy or delete it to let capp rewrite it`,
       { cause: err },
     );

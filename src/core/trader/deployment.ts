@@ -3,9 +3,9 @@
  * written by `deploy check` after its validation gate (members live in the content-addressed
  * store). Before the first deployment the trader has nothing to trade and says so.
  */
-import { isAbsolute, join } from "node:path";
+import { join } from "node:path";
 import { readJsonFile } from "../state/atomic.js";
-import type { WorkspacePaths } from "../workspace/paths.js";
+import { confinedPath, type WorkspacePaths } from "../workspace/paths.js";
 
 /** `deployments/deployment.json`. */
 export interface DeploymentPointer {
@@ -37,6 +37,6 @@ export function currentTradeTarget(
 ): { manifestPath: string; key: string; deployment: DeploymentPointer } | undefined {
   const d = readJsonFile<DeploymentPointer>(deploymentPath(paths));
   if (!d) return undefined;
-  const manifestPath = isAbsolute(d.manifest) ? d.manifest : join(paths.root, d.manifest);
+  const manifestPath = confinedPath(paths.root, String(d.manifest), `${deploymentPath(paths)} key "manifest"`);
   return { manifestPath, key: `deployment:${d.deployment}:v${d.version}`, deployment: d };
 }

@@ -10,7 +10,7 @@ import { readManifest } from "../ensemble/manifest.js";
 import { EnsembleRunner } from "../ensemble/runner.js";
 import { DataError, errorMessage } from "../errors.js";
 import type { LocalExchange } from "../exchange/local.js";
-import { alignFromStore } from "../market/align.js";
+import { alignFromStore, carryTail, gridPhase } from "../market/align.js";
 import { BarStore } from "../market/barstore.js";
 import { computeFeatures, requiredHistoryBars } from "../market/features.js";
 import { lastFinalOpenTime } from "../market/feed.js";
@@ -68,38 +68,102 @@ export async function loadTarget(
   return { runner, key: target.key };
 }
 
+/**
+ * Longest wait for a late bar, ms after its close + grace: a quarter of a bar, between 1 and 10 min.
+ * While waiting the loop polls every {@link LATE_POLL_MS}; the bar before is never traded as if fresh.
+ */
+export function lateBarWaitMs(tfMs: number): number {
+  return Math.max(60_000, Math.min(10 * 60_000, tfMs / 4));
+}
+
+/** Poll interval while a just-closed bar is late, ms (15 s, or a quarter bar when shorter). */
+export const LATE_POLL_MS = 15_000;
+
+/** Memo of what the loop already reported (one warning per bar, not one per poll). */
+interface LoopMemo {
+  staleReported?: number;
+  /** Open time of the just-closed bar being waited for. */
+  waitingFor?: number;
+  lateReported?: number;
+  /** Quiet coin → newest bar time it was reported for. */
+  quietReported: Map<string, number>;
+  pollError?: string;
+}
+
+/** Grid offset of the stored bars (0 for hourly bars on the hour, 6 h for daily bars stamped 06:00Z). */
+function storePhase(o: LoopOptions, tfMs: number): number {
+  const c = o.config;
+  const store = BarStore.open(o.paths.barsDb);
+  try {
+    for (const t of c.trading.tickers) {
+      const b = store.latest(t, c.trading.timeframe);
+      if (b) return gridPhase(b.time, tfMs);
+    }
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
 /** Run the loop until the signal aborts, `once` is done, or `untilMs` is passed. */
 export async function runTraderLoop(o: LoopOptions): Promise<void> {
   const c = o.config;
   const tfMs = 3_600_000 * (c.trading.timeframe === "1h" ? 1 : 0) || timeframeToMs(c.trading.timeframe);
   let { runner, key } = await loadTarget(o.paths, c);
-  const memo: { staleReported?: number } = {};
+  const memo: LoopMemo = { quietReported: new Map() };
   reportSkipped(o, runner);
   o.session.setEnsemble(runner);
   await o.session.syncOrders(); // reconcile with the broker before trading
   try {
     while (!o.signal.aborted) {
       const now = o.clock.now();
-      await o.beforePoll?.(now);
-      // hot reload between bars
-      const target = currentTradeTarget(o.paths);
-      if (target && (target.key !== key || o.reloadRequested?.())) {
-        try {
-          const next = await loadTarget(o.paths, c);
-          reportSkipped(o, next.runner);
-          const old = o.session.setEnsemble(next.runner);
-          runner = next.runner;
-          key = next.key;
-          await old?.release();
-          o.onReload?.({ ok: true, key, version: runner.version });
-        } catch (err) {
-          key = target.key; // do not retry the same broken target every poll; a new deployment changes the key
-          o.onReload?.({ ok: false, key: target.key, error: errorMessage(err) });
+      let lastFinal = lastFinalOpenTime(tfMs, now, graceMs(c));
+      let status: "ok" | "late" | "failed" = "ok";
+      try {
+        await o.beforePoll?.(now);
+        // hot reload between bars
+        const target = currentTradeTarget(o.paths);
+        if (target && (target.key !== key || o.reloadRequested?.())) {
+          try {
+            const next = await loadTarget(o.paths, c);
+            reportSkipped(o, next.runner);
+            const old = o.session.setEnsemble(next.runner);
+            runner = next.runner;
+            key = next.key;
+            await old?.release();
+            o.onReload?.({ ok: true, key, version: runner.version });
+          } catch (err) {
+            key = target.key; // do not retry the same broken target every poll; a new deployment changes the key
+            o.onReload?.({ ok: false, key: target.key, error: errorMessage(err) });
+          }
+        }
+        // the grid comes from the data (daily bars stamped 06:00Z are on a 6 h offset)
+        lastFinal = lastFinalOpenTime(tfMs, now, graceMs(c), storePhase(o, tfMs));
+        status = await processNewBars(o, runner, tfMs, lastFinal, memo);
+        memo.pollError = undefined;
+      } catch (err) {
+        // one bad poll (bad data, a bar the store refuses) never ends the loop: record it, poll again
+        if (!(err instanceof DataError) || o.once) throw err;
+        status = "failed";
+        const message = errorMessage(err);
+        if (memo.pollError !== message) {
+          memo.pollError = message;
+          o.session.o.db.addEvent({
+            ts: o.clock.now(),
+            severity: "ERROR",
+            process: "paper_trading",
+            kind: "poll_failed",
+            message: `poll at ${new Date(now).toISOString()} failed: ${message}; polling again`,
+            data: { fix: err.fix },
+          });
         }
       }
-      const lastFinal = lastFinalOpenTime(tfMs, now, graceMs(c));
-      const upTo = o.untilMs === undefined ? lastFinal : Math.min(lastFinal, o.untilMs);
-      await processNewBars(o, runner, tfMs, upTo, memo);
+      if (status === "late" || status === "failed") {
+        const wait = status === "late" ? Math.min(LATE_POLL_MS, tfMs / 4) : Math.min(60_000, tfMs);
+        o.session.heartbeat(o.clock.now() + wait);
+        await o.clock.sleep(wait, o.signal);
+        continue;
+      }
       const nextPoll = lastFinal + 2 * tfMs + graceMs(c); // the next bar's close + grace
       if (o.once || (o.untilMs !== undefined && lastFinal >= o.untilMs)) {
         o.session.heartbeat(null, "stopped");
@@ -132,55 +196,110 @@ function timeframeToMs(tf: string): number {
 }
 
 /**
- * Trade the newest final bar after the session's last one, up to `upTo`; bars missed while the
- * trader was down are fed to the exchange but not traded (reported once).
+ * Trade the newest final bar after the session's last one, up to `lastFinal` (and `untilMs`); bars
+ * missed while the trader was down are fed to the exchange but not traded (reported once).
+ * - A late bar (no ticker has the just-closed bar yet) is waited for: "late" asks the loop to poll
+ *   again shortly, up to {@link lateBarWaitMs}; when it comes a warning says how late; when it does
+ *   not, nothing is traded (the bar before is never traded as if fresh).
+ * - A quiet coin (no bar from the vendor while others have one) is carried forward within
+ *   `data.maxFillBars` (price unchanged, volume 0); beyond that the other coins still trade, the quiet
+ *   one gets no new model order but every risk exit still runs; it is named in a warning.
  */
 async function processNewBars(
   o: LoopOptions,
   runner: EnsembleRunner,
   tfMs: number,
-  upTo: number,
-  memo: { staleReported?: number },
-): Promise<void> {
+  lastFinal: number,
+  memo: LoopMemo,
+): Promise<"ok" | "late"> {
   const c = o.config;
   const last = o.session.lastBar;
-  if (last !== null && upTo <= last) return;
+  // the newest grid slot ≤ untilMs (a date-only --replay TO is 23:59:59.999 of that day)
+  const upTo =
+    o.untilMs === undefined || o.untilMs >= lastFinal
+      ? lastFinal
+      : lastFinal - Math.ceil((lastFinal - o.untilMs) / tfMs) * tfMs;
+  if (last !== null && upTo <= last) return "ok";
   const history = requiredHistoryBars(runner.maxLookback()) + 300;
   const store = BarStore.open(o.paths.barsDb);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const warn = (kind: string, message: string, data?: Record<string, unknown>) =>
+    o.session.o.db.addEvent({ ts: o.clock.now(), severity: "WARNING", process: "paper_trading", kind, message, data });
   let fm: ReturnType<typeof computeFeatures>;
+  const frozen: string[] = [];
   try {
-    // never act on a stale market: the newest bar every ticker has must have closed within two bars
-    const newest = Math.min(
-      ...c.trading.tickers.map((t) => store.latest(t, c.trading.timeframe)?.time ?? Number.NEGATIVE_INFINITY),
-    );
-    const closedAgo = o.clock.now() - (newest + tfMs);
+    const latest = c.trading.tickers.map((t) => store.latest(t, c.trading.timeframe)?.time ?? Number.NEGATIVE_INFINITY);
+    // never act on a stale market: the newest bar any ticker has must have closed within two bars
+    const newest = Math.max(...latest);
+    const now = o.clock.now();
+    const closedAgo = now - (newest + tfMs);
     if (!(closedAgo <= 2 * tfMs + c.trading.graceSec * 1000)) {
       if (memo.staleReported !== newest) {
         memo.staleReported = newest; // one warning per stale bar, not one per poll
-        o.session.o.db.addEvent({
-          ts: o.clock.now(),
-          severity: "WARNING",
-          process: "paper_trading",
-          kind: "stale_bars",
-          message: Number.isFinite(newest)
-            ? `the newest bar every ticker has (${new Date(newest).toISOString()}) closed ${(closedAgo / 3_600_000).toFixed(1)} h ago: no trade on stale data`
+        warn(
+          "stale_bars",
+          Number.isFinite(newest)
+            ? `the newest bar any ticker has (${iso(newest)}) closed ${(closedAgo / 3_600_000).toFixed(1)} h ago: no trade on stale data`
             : `no bars for ${c.trading.tickers.join(", ")} in ${o.paths.barsDb}: no trade`,
-          data: { fix: "fetch fresh bars (trader run --feed alpaca) or import them (capp data import)" },
-        });
+          { fix: "fetch fresh bars (trader run --feed alpaca) or import them (capp data import)" },
+        );
       }
-      return;
+      return "ok";
     }
-    upTo = Math.min(upTo, newest);
-    if (last !== null && upTo <= last) return;
+    // a late bar: no ticker has the just-closed bar yet
+    if (newest < upTo) {
+      const sinceClose = now - (upTo + tfMs);
+      if (sinceClose < graceMs(c) + lateBarWaitMs(tfMs)) {
+        memo.waitingFor = upTo;
+        return "late";
+      }
+      if (memo.lateReported !== upTo) {
+        memo.lateReported = upTo;
+        warn(
+          "late_bar",
+          `the bar ${iso(upTo)} is not published ${Math.round(sinceClose / 1000)} s after its close (grace ${c.trading.graceSec} s): no trade on the bar before it`,
+          { fix: "check the bar feed (trader run --feed alpaca) or the vendor's status" },
+        );
+      }
+      return "ok";
+    }
+    if (memo.waitingFor === upTo) {
+      memo.waitingFor = undefined;
+      warn(
+        "late_bar",
+        `the bar ${iso(upTo)} arrived ${Math.round((now - (upTo + tfMs)) / 1000)} s after its close (grace ${c.trading.graceSec} s): traded late`,
+      );
+    }
+    if (last !== null && upTo <= last) return "ok";
     const from = (last === null ? upTo : last + tfMs) - history * tfMs;
-    fm = computeFeatures(
-      alignFromStore(store, c.trading.tickers, {
-        timeframe: c.trading.timeframe,
-        fromMs: from,
-        toMs: upTo,
-        maxFillBars: c.data.maxFillBars,
-      }),
-    );
+    const aligned = alignFromStore(store, c.trading.tickers, {
+      timeframe: c.trading.timeframe,
+      fromMs: from,
+      toMs: upTo,
+      maxFillBars: c.data.maxFillBars,
+    });
+    // quiet coins: the vendor sent no bar (no trades) while others have one
+    c.trading.tickers.forEach((sym, i) => {
+      if (latest[i] >= upTo) return;
+      const missing = Math.round((upTo - latest[i]) / tfMs);
+      const beyond = missing > c.data.maxFillBars;
+      if (beyond) {
+        carryTail(aligned, sym);
+        frozen.push(sym);
+      }
+      if (memo.quietReported.get(sym) !== latest[i]) {
+        memo.quietReported.set(sym, latest[i]);
+        warn(
+          "quiet_coin",
+          `${sym} has no bar since ${iso(latest[i])} (${missing} bar${missing === 1 ? "" : "s"} quiet): carried forward at its last price, volume 0` +
+            (beyond
+              ? `; past data.maxFillBars = ${c.data.maxFillBars}, so it gets no new position (its risk exits still run) while the other coins trade`
+              : ""),
+          { symbol: sym, missingBars: missing },
+        );
+      }
+    });
+    fm = computeFeatures(aligned);
   } finally {
     store.close();
   }
@@ -191,7 +310,7 @@ async function processNewBars(
   const complete = (t: number) => cols.every((col) => Number.isFinite(fm.data[(t * S + col) * 14 + 3]));
   let newestT = fm.times.length - 1;
   while (newestT >= 0 && (fm.times[newestT] > upTo || !complete(newestT))) newestT--;
-  if (newestT < 0 || (last !== null && fm.times[newestT] <= last)) return;
+  if (newestT < 0 || (last !== null && fm.times[newestT] <= last)) return "ok";
   const firstT = last === null ? newestT : fm.times.findIndex((t) => t > last);
   // After downtime only the newest closed bar is traded: orders computed from stale bars would
   // all go out at once. The exchange still sees every bar (pending orders fill at the next open).
@@ -226,7 +345,8 @@ async function processNewBars(
       });
       continue;
     }
-    const r = await o.session.onBar(fm, t);
+    const r = await o.session.onBar(fm, t, { frozen });
     o.onBar?.(r);
   }
+  return "ok";
 }

@@ -329,9 +329,11 @@ export class TraderSession {
 
   /**
    * Process closed bar `t` of `fm` (the runner must be bound to `fm`).
+   * @param opts.frozen quiet coins whose price was carried forward past data.maxFillBars: they get no
+   *   new model order (risk exits still run).
    * @throws DataError when no ensemble is loaded.
    */
-  async onBar(fm: FeatureMatrix, t: number): Promise<BarReport> {
+  async onBar(fm: FeatureMatrix, t: number, opts: { frozen?: readonly string[] } = {}): Promise<BarReport> {
     const runner = this.runner;
     if (!runner) throw new DataError("no ensemble loaded", "run `capp ensemble sync --once` and `capp deploy check`");
     const barTime = fm.times[t];
@@ -407,6 +409,9 @@ export class TraderSession {
         `only ${decision.answered} of ${runner.members.length} members answered (need ${this.o.minMembers}): no trade this bar`,
       );
     }
+    // a quiet coin past data.maxFillBars (its price carried forward): no new model order, risk exits still run
+    if (opts.frozen?.length)
+      planned.orders = planned.orders.filter((po) => po.reason !== "model" || !opts.frozen?.includes(po.symbol));
     report.events = planned.events;
     for (const e of planned.events) this.event(e.kind === "cooldown_end" ? "INFO" : "WARNING", e.kind, e.message);
 

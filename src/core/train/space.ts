@@ -11,7 +11,7 @@
  * | gamma | 0.88 – 0.99 step 0.01 | same |
  * | net_dimension | 32 – 128 step 32 | 512 – 1536 step 256 |
  * | base_target_step | 256 – 1024 step 128 | same |
- * | base_break_step | 2000 – 6000 step 1000 (per fold) | 30k – 60k step 5k |
+ * | base_break_step | 20000 – 60000 step 10000 (per fold; `--quick` 10000 – 20000 step 5000) | 30k – 60k step 5k |
  * | lookback | 1 – 4 | 1 – 5 |
  * | norm_cash_exp / norm_stocks_exp / norm_tech_exp / norm_reward_exp | −16…−10 / −10…−5 / −18…−12 / −13…−7 | same |
  * | norm_action | 0.5 – 4 (float) | 1000 – 25000 step 1000 |

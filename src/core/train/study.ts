@@ -25,6 +25,7 @@ import { riskParams } from "../trader/params.js";
 import { loadTrainingData, type TrainingData } from "./data.js";
 import { buildableRuns } from "./env.js";
 import { objectiveUserAttrs, runObjective, studyFolds } from "./objective.js";
+import { etaSeconds } from "./progress.js";
 import { mixSeed } from "./rng.js";
 import { RandomSampler, type Sampler, type SamplerTrial, type SearchSpace, TpeSampler } from "./samplers.js";
 import { DEFAULT_SEARCH_SPACE, mergeSpace, QUICK_SEARCH_SPACE, trialSettings } from "./space.js";
@@ -101,13 +102,15 @@ export type StudyProgress =
     }
   | { kind: "trial_start"; index: number; total: number; number: number; params: Record<string, WriterChoice> }
   | { kind: "fold"; number: number; fold: number; folds: number }
+  /** Stale RUNNING trials failed before a trial (not only at start), as Optuna's `optimize` does. */
+  | { kind: "stale_failed"; numbers: number[] }
   | {
       kind: "trial_end";
       index: number;
       total: number;
       outcome: TrialOutcome;
       best: { number: number; value: number } | null;
-      /** Estimated seconds left (mean trial time × trials left), null before the first trial ends. */
+      /** Estimated seconds left (mean trial time × trials left, capped by the timeout left), null before the first trial ends. */
       etaSec: number | null;
     };
 
@@ -120,6 +123,7 @@ export interface RunStudyResult {
   trials: TrialOutcome[];
   /** Best COMPLETE trial of this run (maximize), or null. */
   best: TrialOutcome | null;
+  /** Stale RUNNING trials failed at start and before each trial (F-17). */
   staleFailed: number[];
   /** Stopped by the abort signal. */
   interrupted: boolean;
@@ -206,7 +210,7 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
       kind: "start",
       study: o.study,
       nTrials,
-      staleFailed,
+      staleFailed: [...staleFailed],
       trainFromMs: data.fromMs,
       trainToMs: data.toMs,
       heldOutFromMs: data.heldOutFromMs,
@@ -219,6 +223,15 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
       if (clock.now() >= deadline) {
         timedOut = true;
         break;
+      }
+      if (k > 1) {
+        // as Optuna's optimize does before every trial (heartbeat): a worker killed since the start
+        // must not stay RUNNING until some later start
+        const zombies = writer.failStaleRunning(study.studyId, t.staleSec).map((x) => x.number);
+        if (zombies.length) {
+          staleFailed.push(...zombies);
+          o.onProgress?.({ kind: "stale_failed", numbers: zombies });
+        }
       }
       const t0 = clock.now();
       const trial = writer.createTrial(study.studyId, { userAttrs: { timeframe: data.timeframe } });
@@ -335,7 +348,7 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
         total: nTrials,
         outcome,
         best: best ? { number: best.number, value: best.value as number } : null,
-        etaSec: meanSec * (nTrials - k),
+        etaSec: etaSeconds(meanSec, nTrials - k, (deadline - clock.now()) / 1000),
       });
       if (interrupted) break;
     }

@@ -1,9 +1,11 @@
 /**
  * Every path capp uses inside a workspace, in one place (the seed's layout, DESIGN.md "Workspace").
  */
-import { join } from "node:path";
+import { realpathSync } from "node:fs";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { resolveIn } from "../config/load.js";
 import type { CappConfig } from "../config/schema.js";
+import { DataError } from "../errors.js";
 
 /** Absolute paths of a workspace's folders and files. */
 export interface WorkspacePaths {
@@ -56,4 +58,36 @@ export function workspacePaths(root: string, config: CappConfig): WorkspacePaths
     stateDb: join(root, "deployments", "capp.db"),
     backups: join(root, "databases", "backups"),
   };
+}
+
+/**
+ * Resolve a path read from a manifest, deployment pointer or package (`what` names the file and key)
+ * and confine it to the workspace: relative paths resolve against `root`; a path that lands outside
+ * it (`/etc/passwd`, `../../../etc/passwd`), also through a symbolic link, is refused. The file is
+ * never read here, so no content can reach an error message.
+ * @returns the absolute path inside `root`.
+ * @throws DataError (exit 3) naming `what`, the path and the workspace.
+ */
+export function confinedPath(root: string, p: string, what: string): string {
+  const base = resolve(root);
+  const abs = isAbsolute(p) ? resolve(p) : resolve(base, p);
+  const inside = (x: string, r: string) => {
+    const rel = relative(r, x);
+    return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+  };
+  let ok = inside(abs, base);
+  if (ok) {
+    // a link inside the workspace must not lead out of it: compare real paths where the path exists
+    try {
+      ok = inside(realpathSync(abs), realpathSync(base));
+    } catch {
+      // not there (yet): the caller reports the missing file
+    }
+  }
+  if (!ok)
+    throw new DataError(
+      `${what} names ${JSON.stringify(p)}, which is outside the workspace ${base}: refused`,
+      `${what} may only name files inside the workspace; rewrite it with \`capp deploy check\` or \`capp ensemble sync --once\``,
+    );
+  return abs;
 }
