@@ -64,7 +64,7 @@ describe("trader run --broker alpaca against a flaky fake Alpaca (real process, 
     deployManifest(ws, writeTradingEnsemble(ws), 1);
     const fake = await startFakeAlpaca({ key: KEY, secret: SECRET, cash: 500, prices });
     try {
-      writeFileSync(join(ws, ".env"), `ALPACA_API_KEY=${KEY}\nALPACA_API_SECRET=${SECRET}\n`);
+      writeFileSync(join(ws, ".env"), `ALPACA_API_KEY=${KEY}\nALPACA_API_SECRET=${SECRET}\n`, { mode: 0o600 });
       fake.fault({ method: "GET", path: /account/, kind: "status", status: 503, times: 3 });
       fake.fault({ method: "POST", kind: "status", status: 503, retryAfterSec: 1, times: 100 });
       const r = await run([
