@@ -1,0 +1,52 @@
+/** `capp dashboard [--port 8686] [--host 127.0.0.1]`: the read-only local page (serves until SIGINT/SIGTERM). */
+import type { Command } from "commander";
+import { makeCtx } from "./context.js";
+import { type GlobalOptions, printJson, say } from "./output.js";
+import { onStopSignal } from "./signals.js";
+
+/** Registers `capp dashboard`. */
+export function registerDashboard(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command("dashboard")
+    .description("serve a read-only page of the trader, ensemble, deployments, study and health (live)")
+    .option("--port <n>", "TCP port (default 8686)", (v) => Number(v))
+    .option("--host <addr>", "bind address (default 127.0.0.1; any other needs CAPP_DASHBOARD_TOKEN from .env)")
+    .action(async (f: { port?: number; host?: string }) => {
+      const opts = globals();
+      const ctx = await makeCtx(opts);
+      const { ConfigError } = await import("../core/errors.js");
+      const port = f.port ?? 8686;
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new ConfigError(`--port ${f.port} is not a TCP port`, "pass a whole number 1–65535, e.g. --port 8686");
+      const { startDashboard, isLoopbackBind } = await import("../core/dashboard/server.js");
+      const host = f.host ?? "127.0.0.1";
+      let token: string | undefined;
+      if (!isLoopbackBind(host)) {
+        const { ensureDashboardToken } = await import("../core/dashboard/token.js");
+        const t = ensureDashboardToken(ctx.paths.root);
+        token = t.token;
+        // the token itself is never printed: the user reads it from the file
+        say(
+          opts,
+          `${t.created ? "wrote a new" : "using the"} CAPP_DASHBOARD_TOKEN in ${t.file}; open the page with ?token=<that value>`,
+        );
+      }
+      const stop = onStopSignal();
+      const server = await startDashboard({
+        loaded: ctx.loaded,
+        paths: ctx.paths,
+        host,
+        port,
+        token,
+        onError: (m) => process.stderr.write(`dashboard: ${m}\n`),
+      });
+      if (opts.json) printJson({ ok: true, url: server.url, tokenRequired: server.tokenRequired });
+      else say(opts, `dashboard of ${ctx.paths.root} at ${server.url} (read-only; Ctrl-C to stop)`);
+      await new Promise<void>((r) => {
+        if (stop.signal.aborted) r();
+        else stop.signal.addEventListener("abort", () => r(), { once: true });
+      });
+      await server.close();
+      stop.dispose();
+    });
+}
