@@ -67,7 +67,9 @@
   function chart(key, host, opts, data) {
     charts[key]?.destroy();
     const width = Math.max(300, host.clientWidth - 20);
-    charts[key] = new uPlot({ width, height: opts.height || 260, ...opts }, data, host);
+    // times on the page are UTC, like the CLI's
+    const tzDate = (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC");
+    charts[key] = new uPlot({ width, height: opts.height || 260, tzDate, ...opts }, data, host);
   }
 
   // ---------- views
@@ -378,16 +380,19 @@
         "history",
         host,
         {
-          scales: { x: { time: false } },
+          scales: { x: { time: false, range: (_u, lo, hi) => [lo - 0.5, hi + 0.5] } },
           series: [
             { label: "trial" },
+            { label: "best so far", stroke: "#dc2626", width: 2, spanGaps: true, points: { show: false } },
             { label: "COMPLETE", ...dots("#2563eb") },
             { label: "PRUNED", ...dots("#f59e0b") },
-            { label: "best so far", stroke: "#dc2626", width: 2, spanGaps: true },
           ],
-          axes: [{}, { size: 70 }],
+          axes: [
+            { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000], label: "trial number" },
+            { size: 70, label: "objective value" },
+          ],
         },
-        [x, only("COMPLETE"), only("PRUNED"), s.bestSoFar],
+        [x, s.bestSoFar, only("COMPLETE"), only("PRUNED")],
       );
     else host.append(h("div", { class: "empty" }, "no trial yet"));
     el.append(
