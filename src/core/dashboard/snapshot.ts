@@ -66,6 +66,8 @@ export interface TradingView {
   stats: TradingStats | null;
   /** `computeMetrics` over the session's equity (as `capp backtest` / the demo report). */
   metrics: Metrics | null;
+  /** The same metrics over the last 24 h, 7 d and 30 d of bars (and `all` = `metrics`); `fromMs` is the first bar. */
+  spans: { key: "24h" | "7d" | "30d" | "all"; fromMs: number; metrics: Metrics }[];
   /** Per equity bar: time, equity, BTC HODL, equal-weight HODL (USD; null when not recorded) and drawdown (≤ 0, fraction). */
   series: { t: number[]; equity: number[]; btc: (number | null)[]; ew: (number | null)[]; drawdown: number[] };
   positions: PositionView[];
@@ -201,6 +203,7 @@ function tradingView(o: SnapshotOptions, db: StateDb | null): TradingView {
     sessions: [],
     stats: null,
     metrics: null,
+    spans: [],
     series: { t: [], equity: [], btc: [], ew: [], drawdown: [] },
     positions: [],
     cash: null,
@@ -219,16 +222,30 @@ function tradingView(o: SnapshotOptions, db: StateDb | null): TradingView {
   const tfMs = eq.length > 1 ? eq[1].bar_time - eq[0].bar_time : 3_600_000;
   const num = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? null : v);
   const equity = eq.map((e) => e.equity);
-  const metrics = eq.length
-    ? computeMetrics(
-        equity,
-        eq.map((e) => e.benchmark?.btc_hodl ?? Number.NaN),
-        eq.map((e) => e.benchmark?.ew_hodl ?? Number.NaN),
-        tfMs,
-        fills.length,
-        fills.reduce((s, f) => s + f.fee, 0),
-      )
-    : null;
+  const metricsFrom = (fromMs: number) => {
+    const part = eq.filter((e) => e.bar_time >= fromMs);
+    const f = fills.filter((x) => x.ts >= fromMs);
+    return computeMetrics(
+      part.map((e) => e.equity),
+      part.map((e) => e.benchmark?.btc_hodl ?? Number.NaN),
+      part.map((e) => e.benchmark?.ew_hodl ?? Number.NaN),
+      tfMs,
+      f.length,
+      f.reduce((s, x) => s + x.fee, 0),
+    );
+  };
+  const metrics = eq.length ? metricsFrom(Number.NEGATIVE_INFINITY) : null;
+  const lastBar = eq.at(-1)?.bar_time ?? 0;
+  const spans: TradingView["spans"] = [];
+  if (metrics) {
+    for (const [key, ms] of [
+      ["24h", 86_400_000],
+      ["7d", 7 * 86_400_000],
+      ["30d", 30 * 86_400_000],
+    ] as const)
+      if (eq[0].bar_time < lastBar - ms) spans.push({ key, fromMs: lastBar - ms, metrics: metricsFrom(lastBar - ms) });
+    spans.push({ key: "all", fromMs: eq[0].bar_time, metrics });
+  }
   let peak = Number.NEGATIVE_INFINITY;
   const drawdown = equity.map((v) => {
     peak = Math.max(peak, v);
@@ -273,6 +290,7 @@ function tradingView(o: SnapshotOptions, db: StateDb | null): TradingView {
     sessions,
     stats: tradingStats(db, session),
     metrics,
+    spans,
     series: {
       t: eq.map((e) => e.bar_time),
       equity,
