@@ -147,6 +147,17 @@ describe.skipIf(!!SKIP_REASON)("capp dashboard in chromium", () => {
       .toBe(`${demo.replay.metrics?.endEquity.toFixed(2)} USD`);
     await page.waitForSelector("[data-testid=equity-chart] canvas");
     await page.screenshot({ path: join(OUT, "trading.png"), fullPage: true });
+    // a shorter span: the return shown is computeMetrics over that span's bars (from the server)
+    const snap = (await (await fetch(`${url}api/snapshot`)).json()) as {
+      trading: { spans: { key: string; metrics: { totalReturn: number } }[] };
+    };
+    const week = snap.trading.spans.find((x) => x.key === "7d");
+    expect(week).toBeDefined();
+    await page.getByRole("button", { name: "7d" }).click();
+    await expect
+      .poll(() => page.getByTestId("return").textContent(), { timeout: 10_000 })
+      .toBe(`${((week?.metrics.totalReturn ?? 0) * 100).toFixed(2)} %`);
+    await page.screenshot({ path: join(OUT, "trading-7d.png"), fullPage: true });
 
     await page.goto(`${url}#ensemble`);
     await expect

@@ -4,7 +4,6 @@
  * spans, risk events, the stale RUNNING rule; and the state DB is left untouched (opened read-only).
  */
 import { readFileSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { computeMetrics } from "../../src/core/backtest/metrics.js";
 import { loadConfig } from "../../src/core/config/load.js";

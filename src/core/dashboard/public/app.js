@@ -4,6 +4,7 @@
 (() => {
   const VIEWS = ["trading", "ensemble", "study", "health"];
   let snap = null;
+  let span = "all";
   const charts = {};
 
   // ---------- helpers
@@ -80,7 +81,24 @@
       return el.append(
         h("div", { class: "empty" }, "no trading session has recorded equity yet (run `capp trader run`)"),
       );
-    const m = t.metrics;
+    const chosen = t.spans.find((x) => x.key === span) || t.spans.at(-1);
+    const m = chosen ? chosen.metrics : t.metrics;
+    const from = chosen ? chosen.fromMs : Number.NEGATIVE_INFINITY;
+    el.append(
+      h(
+        "div",
+        { class: "spans", "data-testid": "spans" },
+        "span: ",
+        t.spans.map((x) => {
+          const b = h("button", { class: x === chosen ? "on" : "", type: "button" }, x.key);
+          b.addEventListener("click", () => {
+            span = x.key;
+            render();
+          });
+          return b;
+        }),
+      ),
+    );
     el.append(
       h(
         "div",
@@ -91,11 +109,11 @@
           `session ${t.session} · ${iso(t.series.t.at(-1))}`,
           "final-equity",
         ),
-        card("return", pct(m?.totalReturn), `from ${usd(m?.startEquity)}`),
+        card("return", pct(m?.totalReturn), `from ${usd(m?.startEquity)}`, "return"),
         card("vs BTC HODL", pct(m?.alphaBtc), `BTC ${pct(m?.btcHodlReturn)}`),
         card("vs equal-weight HODL", pct(m?.alphaEw), `EW ${pct(m?.ewHodlReturn)}`),
         card("max drawdown", pct(m?.maxDrawdown), `Sharpe ${fmt(m?.sharpe)}, Sortino ${fmt(m?.sortino)}`),
-        card("trades", String(t.stats?.tradeCount ?? 0), `fees ${usd(m?.fees)}`, "trade-count"),
+        card("trades", String(m?.trades ?? 0), `fees ${usd(m?.fees)}`, "trade-count"),
         card("cash", usd(t.cash)),
       ),
     );
@@ -104,10 +122,15 @@
     el.append(
       h("h2", {}, "Equity vs BTC HODL and equal-weight HODL (USD)"),
       panel(eqHost),
-      h("h2", {}, "Drawdown (%)"),
+      h("h2", {}, "Drawdown from the session's high (%)"),
       panel(ddHost),
     );
-    const ts = t.series.t.map((x) => x / 1000);
+    const k0 = Math.max(
+      0,
+      t.series.t.findIndex((x) => x >= from),
+    );
+    const cut = (a) => a.slice(k0);
+    const ts = cut(t.series.t).map((x) => x / 1000);
     chart(
       "equity",
       eqHost,
@@ -120,7 +143,7 @@
         ],
         axes: [{}, { size: 70 }],
       },
-      [ts, t.series.equity, t.series.btc, t.series.ew],
+      [ts, cut(t.series.equity), cut(t.series.btc), cut(t.series.ew)],
     );
     chart(
       "drawdown",
@@ -130,7 +153,7 @@
         series: [{}, { label: "drawdown %", stroke: "#dc2626", fill: "rgba(220,38,38,0.15)" }],
         axes: [{}, { size: 70 }],
       },
-      [ts, t.series.drawdown.map((d) => d * 100)],
+      [ts, cut(t.series.drawdown).map((d) => d * 100)],
     );
     el.append(
       h("h2", {}, "Positions"),
