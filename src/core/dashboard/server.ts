@@ -11,9 +11,10 @@
  * reaches the file system), so `.env` and any other workspace file can never be returned.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type HttpBindings, serve } from "@hono/node-server";
 import { Hono } from "hono";
@@ -33,8 +34,13 @@ export interface DashboardOptions {
   port?: number;
   /** Required for a non-loopback bind (see ./token.ts). */
   token?: string;
-  /** How often the live stream rebuilds the snapshot, ms (default 2000). */
+  /**
+   * How often the live stream looks for a change, ms (default 2000): the snapshot is rebuilt when a
+   * file it reads changed (state DB and its WAL, deployments/, the manifest, the study DB), and at
+   * least every `maxAgeMs` (default 10000) for the time-based figures (uptime, next run).
+   */
   refreshMs?: number;
+  maxAgeMs?: number;
   /** Reports a snapshot that failed to build (the page keeps the last one). Never gets a secret. */
   onError?: (message: string) => void;
 }
@@ -149,7 +155,36 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
       });
     return building;
   };
+  // sizes and mtimes of what the snapshot reads: a cheap test for "something changed"
+  const watched = () => {
+    const files = [o.paths.manifest, o.paths.optunaDb, `${o.paths.optunaDb}-wal`];
+    try {
+      for (const f of readdirSync(o.paths.deployments)) files.push(join(o.paths.deployments, f));
+    } catch {
+      // no deployments/ yet
+    }
+    return files
+      .map((f) => {
+        try {
+          const st = statSync(f);
+          return `${f}:${st.size}:${st.mtimeMs}`;
+        } catch {
+          return `${f}:-`;
+        }
+      })
+      .join("|");
+  };
+  const maxAgeMs = o.maxAgeMs ?? 10_000;
+  let lastPrint = "";
+  let lastBuilt = 0;
   const tick = async () => {
+    const print = watched();
+    if (print === lastPrint && Date.now() - lastBuilt < maxAgeMs) {
+      timer = listeners.size > 0 ? setTimeout(tick, refreshMs) : undefined;
+      return;
+    }
+    lastPrint = print;
+    lastBuilt = Date.now();
     const json = await snapshotJson();
     const key = json.replace(/^\{"at":\d+,/, "{");
     if (key !== lastKey) {
