@@ -18,7 +18,7 @@ export async function serveDashboard(
   const { ConfigError } = await import("../core/errors.js");
   const port = f.port ?? 8686;
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new ConfigError(`--port ${f.port} is not a TCP port`, "pass a whole number 1–65535, e.g. --port 8686");
+    throw new ConfigError("--port is not a TCP port number", "pass a whole number 1–65535, e.g. --port 8686");
   const { startDashboard, isLoopbackBind } = await import("../core/dashboard/server.js");
   const host = f.host ?? "127.0.0.1";
   let token: string | undefined;

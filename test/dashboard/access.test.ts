@@ -4,7 +4,7 @@
  * and no response ever carries `.env` content or a secret. Workspace: a copy of the example workspace.
  */
 
-import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +14,7 @@ import { buildSnapshot } from "../../src/core/dashboard/snapshot.js";
 import { DASHBOARD_TOKEN_KEY, ensureDashboardToken } from "../../src/core/dashboard/token.js";
 import { ConfigError } from "../../src/core/errors.js";
 import { workspacePaths } from "../../src/core/workspace/paths.js";
-import { copyWorkspace } from "../helpers/workspace.js";
+import { capp, copyWorkspace, REPO } from "../helpers/workspace.js";
 
 const SECRET_KEY = "PKTESTKEYDASHBOARD0001";
 const SECRET = "dashboard-test-secret-value-4f9a1c";
@@ -165,6 +165,13 @@ describe("capp dashboard access", () => {
     expect(isLoopbackPeer("192.168.1.20")).toBe(false);
     expect(isLoopbackPeer("::ffff:10.0.0.1")).toBe(false);
     expect(isLoopbackPeer(undefined)).toBe(false);
+  });
+
+  it.skipIf(!existsSync(join(REPO, "dist/cli.js")))("capp dashboard: a bad --port is a usage error (exit 2)", () => {
+    const r = capp(["-w", ws, "dashboard", "--port", "abc"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--port/);
+    expect(r.stderr).toMatch(/fix:/);
   });
 
   it("the snapshot of the example workspace carries the figures of the CLI's core functions and no secret", async () => {

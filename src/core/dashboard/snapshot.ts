@@ -394,7 +394,10 @@ function ensembleView(o: SnapshotOptions, db: StateDb | null): EnsembleView {
           storage.close();
         }
       });
-  const run = db?.lastJobRuns("deploy-check")[0] ?? db?.lastJobRuns("deploy")[0];
+  // the host records its runs as "deploy-check", `capp deploy check` as "deploy": the newer one
+  const run = [...(db?.lastJobRuns("deploy-check") ?? []), ...(db?.lastJobRuns("deploy") ?? [])].sort(
+    (a, b) => b.started - a.started,
+  )[0];
   const row = db ? lastRow(db) : undefined;
   const lastCheck =
     run && (!row || run.started >= row.ts)
