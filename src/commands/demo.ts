@@ -12,7 +12,8 @@ export function registerDemo(program: Command, globals: () => GlobalOptions): vo
     .description("train → sync → deploy → replay held-out days with the host's jobs → report, in a fresh workspace")
     .option("--quick", "fewer trials (about 40 s instead of 1.5 min)")
     .option("--dir <dir>", "workspace folder (default: a new temp folder)")
-    .action(async (f: { quick?: boolean; dir?: string }) => {
+    .option("--dashboard", "then serve the workspace's dashboard on 127.0.0.1:8686 until Ctrl-C")
+    .action(async (f: { quick?: boolean; dir?: string; dashboard?: boolean }) => {
       const opts = globals();
       const { runDemo } = await import("../demo/demo.js");
       const stop = onStopSignal();
@@ -62,6 +63,10 @@ export function registerDemo(program: Command, globals: () => GlobalOptions): vo
             .join(", ")}`,
         );
         say(opts, `report: ${r.files.markdown} (chart ${r.files.chart})`);
+        if (!f.dashboard)
+          say(opts, `dashboard: run \`capp -w ${r.workspace} dashboard\` and open http://127.0.0.1:8686/`);
+        else
+          await (await import("./dashboard.js")).serveDashboard({ ...opts, workspace: r.workspace }, {}, stop.signal);
       } finally {
         trainBar.stop();
         replayBar.stop();

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { registerAutomation } from "./automation.js";
 import { registerBacktest } from "./backtest.js";
+import { registerDashboard } from "./dashboard.js";
 import { registerData } from "./data.js";
 import { registerDemo } from "./demo.js";
 import { registerDeploy } from "./deploy.js";
@@ -33,4 +34,5 @@ export function registerCommands(program: Command, globals: () => GlobalOptions)
   registerMonitor(program, globals);
   registerNotify(program, globals);
   registerTrain(program, globals);
+  registerDashboard(program, globals);
 }

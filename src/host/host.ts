@@ -24,6 +24,17 @@ export function checkIntervals(l: LoadedConfig, jobs: JobDef[] = JOBS): void {
   for (const j of jobs) if (j.enabled(l) && !j.daemon) intervalToCron(j.intervalSec(l), j.intervalKey);
 }
 
+/** `dashboard.enabled`: serve `capp dashboard` from the host (token from .env for a non-loopback bind). */
+async function startHostDashboard(l: LoadedConfig, paths: ReturnType<typeof workspacePaths>) {
+  const { startDashboard, isLoopbackBind } = await import("../core/dashboard/server.js");
+  const { ensureDashboardToken } = await import("../core/dashboard/token.js");
+  const { host, port } = l.config.dashboard;
+  const token = isLoopbackBind(host) ? undefined : ensureDashboardToken(paths.root).token;
+  const d = await startDashboard({ loaded: l, paths, host, port, token });
+  jobLog(paths, "dashboard", `${new Date().toISOString()} serving ${d.url}`);
+  return d;
+}
+
 /** Options of the host. */
 export interface HostOptions {
   workspace: string;
@@ -55,6 +66,7 @@ export async function runHost(o: HostOptions): Promise<void> {
   const clock = new SystemClock();
   const running = new Set<Promise<unknown>>();
   const tasks: ReturnType<typeof cron.schedule>[] = [];
+  let dashboard: { close(): Promise<void> } | undefined;
   try {
     for (const job of o.jobs ?? JOBS) {
       if (!job.enabled(first)) continue;
@@ -100,6 +112,18 @@ export async function runHost(o: HostOptions): Promise<void> {
       tasks.push(task);
       db.setKv(`host:job:${job.name}`, { expr, intervalSec: job.intervalSec(first) });
     }
+    if (first.config.dashboard.enabled)
+      // the jobs keep running when the page cannot be served (e.g. its port is taken)
+      dashboard = await startHostDashboard(first, paths).catch((err) => {
+        db.addEvent({
+          ts: clock.now(),
+          severity: "ERROR",
+          process: "automation",
+          kind: "dashboard_failed",
+          message: `dashboard not served: ${(err as Error).message}`,
+        });
+        return undefined;
+      });
     db.addEvent({
       ts: clock.now(),
       severity: "INFO",
@@ -109,6 +133,7 @@ export async function runHost(o: HostOptions): Promise<void> {
     });
     await new Promise<void>((r) => o.signal.addEventListener("abort", () => r(), { once: true }));
   } finally {
+    await dashboard?.close();
     for (const t of tasks) await t.destroy();
     await Promise.allSettled([...running]);
     db.addEvent({

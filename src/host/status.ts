@@ -36,10 +36,17 @@ export interface AutomationStatus {
   alerts: { timestamp: string; severity: string; process: string; message: string }[];
 }
 
-/** Collect the status of a workspace's automation. */
-export async function automationStatus(loaded: LoadedConfig, paths: WorkspacePaths): Promise<AutomationStatus> {
+/**
+ * Collect the status of a workspace's automation.
+ * `shared`: an open state DB to read (e.g. the dashboard's read-only handle; not closed here).
+ */
+export async function automationStatus(
+  loaded: LoadedConfig,
+  paths: WorkspacePaths,
+  shared?: StateDb,
+): Promise<AutomationStatus> {
   const rec = livePid(hostPidPath(paths.deployments));
-  const db = existsSync(paths.stateDb) ? new StateDb(paths.stateDb) : undefined;
+  const db = shared ?? (existsSync(paths.stateDb) ? new StateDb(paths.stateDb) : undefined);
   try {
     const runs = new Map((db?.lastJobRuns() ?? []).map((r) => [r.job, r]));
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -108,6 +115,6 @@ export async function automationStatus(loaded: LoadedConfig, paths: WorkspacePat
       })),
     };
   } finally {
-    db?.close();
+    if (!shared) db?.close();
   }
 }

@@ -290,6 +290,16 @@ export const ProcessSchema = z
   })
   .passthrough();
 
+/** `capp dashboard` served by the automation host (`capp automation start`). */
+export const DashboardSchema = z.object({
+  /** The host serves the read-only dashboard while it runs. */
+  enabled: z.boolean().default(false),
+  /** Bind address; anything but loopback requires CAPP_DASHBOARD_TOKEN (written to .env). */
+  host: z.string().min(1).default("127.0.0.1"),
+  /** TCP port (0 = any free one; the URL is written to logs/dashboard.log). */
+  port: z.number().int().min(0).max(65535).default(8686),
+});
+
 export const ConfigSchema = z
   .object({
     study: StudySchema.strict().default({}),
@@ -306,6 +316,7 @@ export const ConfigSchema = z
     secrets: SecretsSchema.strict().default({}),
     processes: z.array(ProcessSchema).optional(),
     training: TrainingSchema.strict().default({}),
+    dashboard: DashboardSchema.strict().default({}),
   })
   // a misspelt key is an error, not a silently ignored setting
   .strict();

@@ -368,6 +368,7 @@ export class Watchdog {
       }
     }
     this.db.setKv(WD_KV.health, next, this.clock.now());
+    this.db.setKv(WD_KV.lastChecks, checks, this.clock.now()); // each check with its detail (dashboard)
   }
 
   private onSupervisorEvent(e: SupervisorEvent): void {
@@ -626,11 +627,14 @@ export interface WatchdogStatus {
   alerts: { timestamp: string; severity: string; process: string; message: string }[];
 }
 
-/** Read-only status from the pid file, the registry and the state DB (starts nothing). */
-export function watchdogStatus(paths: WorkspacePaths, alerts = 10): WatchdogStatus {
+/**
+ * Read-only status from the pid file, the registry and the state DB (starts nothing).
+ * `shared`: an open state DB to read (e.g. the dashboard's read-only handle; not closed here).
+ */
+export function watchdogStatus(paths: WorkspacePaths, alerts = 10, shared?: StateDb): WatchdogStatus {
   const files = watchdogFiles(paths);
   const reg = new JsonRegistryStore(files.registry).load();
-  const db = new StateDb(paths.stateDb);
+  const db = shared ?? new StateDb(paths.stateDb);
   try {
     const last = db.lastJobRuns("watchdog")[0];
     const rows = db.db
@@ -668,6 +672,6 @@ export function watchdogStatus(paths: WorkspacePaths, alerts = 10): WatchdogStat
       })),
     };
   } finally {
-    db.close();
+    if (!shared) db.close();
   }
 }

@@ -25,6 +25,8 @@ export const WD_KV = {
   lastBackup: "watchdog.last_backup",
   reload: "watchdog.reload",
   resetRequests: "watchdog.reset_requests",
+  /** The last pass's health checks (`HealthCheck[]`), each with its detail. */
+  lastChecks: "watchdog.last_checks",
 } as const;
 
 /** `data.source` of every event the watchdog records. */

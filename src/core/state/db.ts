@@ -133,9 +133,14 @@ export class StateDb {
 
   /** Last run of each job (or of one job). */
   lastJobRuns(job?: string): JobRunRow[] {
+    // one job: an index lookup (joined with the GROUP BY, a bound job made SQLite re-scan per row: O(runs²))
+    if (job)
+      return this.db
+        .prepare("SELECT * FROM job_runs WHERE id = (SELECT MAX(id) FROM job_runs WHERE job = ?)")
+        .all(job) as JobRunRow[];
     const sql = `SELECT j.* FROM job_runs j JOIN (SELECT job, MAX(id) AS id FROM job_runs GROUP BY job) m ON j.id = m.id
-      ${job ? "WHERE j.job = ?" : ""} ORDER BY j.job`;
-    return (job ? this.db.prepare(sql).all(job) : this.db.prepare(sql).all()) as JobRunRow[];
+      ORDER BY j.job`;
+    return this.db.prepare(sql).all() as JobRunRow[];
   }
 
   /** Read a JSON value from the key/value table. */

@@ -1,0 +1,198 @@
+/**
+ * `capp dashboard` in a real browser: Debian's chromium driven by playwright-core (no browser
+ * download), on a workspace made by `capp demo --quick` (about a minute, once). Checks: no console
+ * error; the final equity, member count, deployment number and trial count on the page equal what
+ * `capp demo --json`, `capp ensemble show --json` and `capp deploy show --json` report; an alert
+ * appended to the state DB appears without a reload; a screenshot of each view is written to
+ * test-output/dashboard/*.png for a person to look at.
+ *
+ * Needs `dist/` (npm run build; `npm test` builds it) and /usr/bin/chromium (or CHROMIUM_PATH);
+ * without chromium the tests are skipped with the reason printed. Set CAPP_DASHBOARD_DEMO_DIR to
+ * reuse a workspace already made by `capp demo --quick --dir DIR` (its demo_report/report.json
+ * stands for the demo's --json output).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BrowserContext, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StateDb } from "../../src/core/state/db.js";
+import { capp, REPO } from "../helpers/workspace.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const HAVE_CHROMIUM = existsSync(CHROMIUM);
+const HAVE_DIST = existsSync(join(REPO, "dist/cli.js"));
+const SKIP_REASON = !HAVE_CHROMIUM
+  ? `chromium not found at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`
+  : !HAVE_DIST
+    ? "dist/ is missing: run `npm run build` first"
+    : "";
+if (SKIP_REASON) console.warn(`SKIPPED test/dashboard/browser.test.ts: ${SKIP_REASON}`);
+
+const OUT = join(REPO, "test-output/dashboard");
+
+/** Spawn the CLI and resolve with the first complete JSON document on stdout. */
+function startCli(args: string[]): Promise<{ child: ChildProcess; doc: { url: string } }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO, "bin/capp.js"), ...args], {
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout?.on("data", (d) => {
+      out += d;
+      try {
+        resolve({ child, doc: JSON.parse(out) });
+      } catch {
+        // not complete yet
+      }
+    });
+    child.stderr?.on("data", (d) => {
+      err += d;
+    });
+    child.on("exit", (code) => reject(new Error(`capp ${args.join(" ")} exited ${code}: ${err}`)));
+  });
+}
+
+describe.skipIf(!!SKIP_REASON)("capp dashboard in chromium", () => {
+  let ws: string;
+  let own = false;
+  let demo: {
+    training: { trials: number };
+    replay: { metrics: { endEquity: number } | null };
+    ensemble: { members: number };
+  };
+  let server: ChildProcess | undefined;
+  let url: string;
+  let browser: BrowserContext;
+  let profile: string;
+
+  beforeAll(async () => {
+    mkdirSync(OUT, { recursive: true });
+    if (process.env.CAPP_DASHBOARD_DEMO_DIR) {
+      ws = process.env.CAPP_DASHBOARD_DEMO_DIR;
+      demo = JSON.parse(readFileSync(join(ws, "demo_report/report.json"), "utf8"));
+    } else {
+      ws = mkdtempSync(join(tmpdir(), "capp-dash-"));
+      own = true;
+      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const c = spawn(process.execPath, [join(REPO, "bin/capp.js"), "--json", "demo", "--quick", "--dir", ws], {
+          env: { ...process.env, NO_COLOR: "1" },
+        });
+        let stdout = "";
+        let stderr = "";
+        c.stdout.on("data", (d) => {
+          stdout += d;
+        });
+        c.stderr.on("data", (d) => {
+          stderr += d;
+        });
+        c.on("exit", (code) => resolve({ code, stdout, stderr }));
+      });
+      expect(r.code, r.stderr).toBe(0);
+      demo = JSON.parse(r.stdout);
+    }
+    const started = await startCli(["-w", ws, "--json", "dashboard", "--port", "0"]);
+    server = started.child;
+    url = started.doc.url;
+    // a fresh profile per run (playwright passes it as --user-data-dir)
+    profile = mkdtempSync(join(tmpdir(), "capp-chromium-"));
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1400, height: 1000 },
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+  }, 600_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.kill("SIGTERM");
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    if (own) rmSync(ws, { recursive: true, force: true });
+  });
+
+  it("shows the CLI's figures with no console error, and a new alert without a reload", async () => {
+    const ensemble = JSON.parse(capp(["-w", ws, "--json", "ensemble", "show"]).stdout);
+    const deploy = JSON.parse(capp(["-w", ws, "--json", "deploy", "show"]).stdout);
+    expect(demo.replay.metrics).not.toBeNull();
+
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error") problems.push(`console: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    page.on("requestfailed", (r) => {
+      if (!r.url().endsWith("/api/events")) problems.push(`request failed: ${r.url()}`);
+    });
+    const requested: string[] = [];
+    page.on("request", (r) => requested.push(r.url()));
+
+    await page.goto(`${url}#trading`);
+    const equity = page.getByTestId("final-equity");
+    await expect
+      .poll(() => equity.textContent(), { timeout: 30_000 })
+      .toBe(`${demo.replay.metrics?.endEquity.toFixed(2)} USD`);
+    await page.waitForSelector("[data-testid=equity-chart] canvas");
+    await page.screenshot({ path: join(OUT, "trading.png"), fullPage: true });
+    // a shorter span: the return shown is computeMetrics over that span's bars (from the server)
+    const snap = (await (await fetch(`${url}api/snapshot`)).json()) as {
+      trading: { spans: { key: string; metrics: { totalReturn: number } }[] };
+    };
+    const week = snap.trading.spans.find((x) => x.key === "7d");
+    expect(week).toBeDefined();
+    await page.getByRole("button", { name: "7d" }).click();
+    await expect
+      .poll(() => page.getByTestId("return").textContent(), { timeout: 10_000 })
+      .toBe(`${((week?.metrics.totalReturn ?? 0) * 100).toFixed(2)} %`);
+    await page.screenshot({ path: join(OUT, "trading-7d.png"), fullPage: true });
+
+    await page.goto(`${url}#ensemble`);
+    await expect
+      .poll(() => page.getByTestId("member-count").textContent(), { timeout: 15_000 })
+      .toBe(String(ensemble.model_count));
+    expect(ensemble.model_count).toBe(demo.ensemble.members);
+    expect(await page.getByTestId("deployment-number").textContent()).toBe(`#${deploy.live.deployment}`);
+    expect(await page.locator("[data-testid=members] tbody tr").count()).toBe(ensemble.model_count);
+    await page.screenshot({ path: join(OUT, "ensemble.png"), fullPage: true });
+
+    await page.goto(`${url}#study`);
+    await expect
+      .poll(() => page.getByTestId("trial-count").textContent(), { timeout: 15_000 })
+      .toBe(String(demo.training.trials));
+    await page.waitForSelector("[data-testid=history-chart] canvas");
+    await page.screenshot({ path: join(OUT, "study.png"), fullPage: true });
+
+    await page.goto(`${url}#health`);
+    await page.waitForSelector("[data-testid=jobs]");
+    const before = Number(await page.getByTestId("alert-count").textContent());
+    const message = `dashboard test alert ${Date.now()}`;
+    const db = new StateDb(join(ws, "deployments/capp.db"));
+    try {
+      db.addEvent({ ts: Date.now(), severity: "ERROR", process: "DASHBOARD_TEST", kind: "test", message });
+    } finally {
+      db.close();
+    }
+    // no reload: the server pushes the next snapshot over server-sent events
+    await page.getByText(message).waitFor({ state: "visible", timeout: 20_000 });
+    expect(Number(await page.getByTestId("alert-count").textContent())).toBe(Math.min(before + 1, 50));
+    await page.screenshot({ path: join(OUT, "health.png"), fullPage: true });
+
+    // everything came from the dashboard itself (no CDN)
+    expect(requested.filter((u) => !u.startsWith(url))).toEqual([]);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 180_000);
+});
