@@ -29,6 +29,7 @@ import { NameRegistry, Parser } from "pickleparser";
 import { DataError, errorMessage } from "../errors.js";
 import { exportActorOnnx, type OnnxExportOptions } from "../train/onnxExport.js";
 import type { ActorParams } from "../train/ppoMath.js";
+import type { WeightsCandidate } from "./discovery.js";
 
 /** One tensor of a state_dict, converted to float32, row-major (C order). */
 export interface PthTensor {
@@ -164,9 +165,13 @@ export function readPthStateDict(bytes: Uint8Array, source: string): Map<string,
   try {
     entries = unzipSync(bytes);
   } catch (err) {
-    throw new DataError(`${source} is a damaged zip archive: ${errorMessage(err)}`, "copy the file again from its source", {
-      cause: err,
-    });
+    throw new DataError(
+      `${source} is a damaged zip archive: ${errorMessage(err)}`,
+      "copy the file again from its source",
+      {
+        cause: err,
+      },
+    );
   }
   const pklName = Object.keys(entries).find((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (!pklName) {
@@ -179,7 +184,10 @@ export function readPthStateDict(bytes: Uint8Array, source: string): Map<string,
   const prefix = pklName.slice(0, -"data.pkl".length);
   const order = entries[`${prefix}byteorder`];
   if (order && new TextDecoder().decode(order).trim() !== "little") {
-    throw new DataError(`${source} was saved big-endian, which capp does not read`, "re-save it on a little-endian machine");
+    throw new DataError(
+      `${source} was saved big-endian, which capp does not read`,
+      "re-save it on a little-endian machine",
+    );
   }
 
   const registry = new (class extends NameRegistry {
@@ -190,7 +198,11 @@ export function readPthStateDict(bytes: Uint8Array, source: string): Map<string,
   for (const st of [...Object.keys(DTYPES), ...OTHER_STORAGES]) {
     const marker: StorageType = { storageType: st };
     // REDUCE never calls a storage class; it is only a value inside the persistent id
-    registry.register("torch", st, Object.assign(() => marker, marker));
+    registry.register(
+      "torch",
+      st,
+      Object.assign(() => marker, marker),
+    );
   }
   registry.register("collections", "OrderedDict", () => new StateDict());
   registry.register(
@@ -229,12 +241,19 @@ export function readPthStateDict(bytes: Uint8Array, source: string): Map<string,
         PTH_STATE_DICT_FIX,
       );
     }
-    throw new DataError(`${source}: data.pkl could not be read: ${errorMessage(err)}`, "copy the file again from its source", {
-      cause: err,
-    });
+    throw new DataError(
+      `${source}: data.pkl could not be read: ${errorMessage(err)}`,
+      "copy the file again from its source",
+      {
+        cause: err,
+      },
+    );
   }
   if (!(root instanceof Map)) {
-    throw new DataError(`${source} holds a ${typeof root}, not a state_dict (a name → tensor mapping)`, PTH_STATE_DICT_FIX);
+    throw new DataError(
+      `${source} holds a ${typeof root}, not a state_dict (a name → tensor mapping)`,
+      PTH_STATE_DICT_FIX,
+    );
   }
   const out = new Map<string, PthTensor>();
   for (const [k, v] of root) {
@@ -260,7 +279,8 @@ function rebuildTensor(
     );
   }
   const raw = entries[`${prefix}data/${storage.key}`];
-  if (!raw) throw new DataError(`${source}: storage data/${storage.key} is missing from the archive`, "copy the file again");
+  if (!raw)
+    throw new DataError(`${source}: storage data/${storage.key} is missing from the archive`, "copy the file again");
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const shape = size.map(Number);
   const n = shape.reduce((a, b) => a * b, 1);
@@ -325,7 +345,11 @@ export function actorFromStateDict(
     }
     return { inDim: w.shape[1], outDim: w.shape[0], w: w.data, b: b.data };
   });
-  if (layers[1].inDim !== layers[0].outDim || layers[2].inDim !== layers[1].outDim || layers[1].outDim !== layers[0].outDim) {
+  if (
+    layers[1].inDim !== layers[0].outDim ||
+    layers[2].inDim !== layers[1].outDim ||
+    layers[1].outDim !== layers[0].outDim
+  ) {
     throw new DataError(
       `${source}: layer shapes do not chain (${layers.map((l) => `${l.inDim}→${l.outDim}`).join(", ")})`,
       "the file is damaged or not an ActorPPO; export it with torch.onnx.export instead",
@@ -387,7 +411,7 @@ export function actorFromStateDict(
  * as `actor.onnx` in the package with a meta from `buildLegacyMeta`, and record `pthSha256` and the
  * `.pth` path as provenance.
  * @param pthPath path of `actor.pth`.
- * @throws DataError (exit 4) naming the file: unreadable, not a PyTorch zip, a whole pickled module
+ * @throws DataError (exit 3, ExitCode.DATA) naming the file: unreadable, not a PyTorch zip, a whole pickled module
  *   (with {@link PTH_STATE_DICT_FIX}), not the ActorPPO shape, dims other than `opts.expect`, or
  *   non-finite weights.
  */
@@ -396,9 +420,13 @@ export function convertPthActor(pthPath: string, opts: ConvertPthOptions = {}): 
   try {
     bytes = readFileSync(pthPath);
   } catch (err) {
-    throw new DataError(`cannot read ${pthPath}: ${errorMessage(err)}`, `check that ${pthPath} exists and is readable`, {
-      cause: err,
-    });
+    throw new DataError(
+      `cannot read ${pthPath}: ${errorMessage(err)}`,
+      `check that ${pthPath} exists and is readable`,
+      {
+        cause: err,
+      },
+    );
   }
   const sd = readPthStateDict(bytes, pthPath);
   const { actor, foldedStateNorm } = actorFromStateDict(sd, pthPath, opts.expect);
@@ -460,7 +488,26 @@ export function convertPthToFolder(dir: string, cacheRoot: string): string {
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     // another process converted the same file first: theirs is identical
-    if ((err as NodeJS.ErrnoException).code !== "ENOTEMPTY" && (err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    if ((err as NodeJS.ErrnoException).code !== "ENOTEMPTY" && (err as NodeJS.ErrnoException).code !== "EEXIST")
+      throw err;
   }
   return out;
+}
+
+/**
+ * `ensemble sync --import-pth`: every candidate holding `actor.pth` but no `actor.onnx` is replaced by its
+ * converted folder ({@link convertPthToFolder} under `cacheRoot`), which sync then validates like a
+ * legacy trial folder (dims from the trial's params, finite outputs). A `.pth` that cannot be converted
+ * (whole module, other architecture) keeps its candidate, so the trial is still skipped as `pth_only`.
+ */
+export function convertPthCandidates(cands: WeightsCandidate[], cacheRoot: string): WeightsCandidate[] {
+  return cands.map((c) => {
+    if (!c.hasPth || c.hasOnnx) return c;
+    try {
+      return { ...c, dir: convertPthToFolder(c.dir, cacheRoot), hasOnnx: true, hasPth: false, hasMeta: false };
+    } catch (err) {
+      if (err instanceof DataError) return c;
+      throw err;
+    }
+  });
 }
