@@ -1,7 +1,7 @@
 /**
  * Rendering for commands: plain text (colour via chalk, only on a TTY without NO_COLOR) or `--json`.
  */
-import { Chalk, type ChalkInstance, type ColorSupportLevel, supportsColor, supportsColorStderr } from "chalk";
+import type { ChalkInstance, ColorSupportLevel } from "chalk";
 import { CappError, ExitCode, errorMessage } from "../core/errors.js";
 
 /** Global flags every command understands. */
@@ -25,13 +25,24 @@ export function colorLevel(env: NodeJS.ProcessEnv, detected: ColorSupportLevel):
   return detected;
 }
 
+// chalk is loaded only when a colour is possible at all (a TTY, or FORCE_COLOR): a piped or scripted
+// command (the host's jobs, `--json`) does not pay for the import.
+const chalk =
+  process.stdout.isTTY || process.stderr.isTTY || process.env.FORCE_COLOR !== undefined
+    ? await import("chalk")
+    : undefined;
+
+const id = (s: string) => s;
+/** The no-colour painter used without chalk (only the methods `painter` calls). */
+const plain = { green: id, red: id, yellow: id, dim: id, bold: id } as unknown as ChalkInstance;
+
 function painter(detected: () => ColorSupportLevel) {
   let instance: ChalkInstance | undefined;
   let level: ColorSupportLevel | undefined;
   const get = () => {
-    const l = colorLevel(process.env, detected());
+    const l = chalk ? colorLevel(process.env, detected()) : 0;
     if (!instance || l !== level) {
-      instance = new Chalk({ level: l });
+      instance = chalk ? new chalk.Chalk({ level: l }) : plain;
       level = l;
     }
     return instance;
@@ -46,9 +57,9 @@ function painter(detected: () => ColorSupportLevel) {
 }
 
 /** Colour helpers for stdout (chalk; plain text when stdout is not a TTY, NO_COLOR is set, or TERM=dumb). */
-export const color = painter(() => (supportsColor ? supportsColor.level : 0));
+export const color = painter(() => (chalk?.supportsColor ? chalk.supportsColor.level : 0));
 /** Colour helpers for stderr (same rules, judged on stderr's TTY status). */
-export const colorErr = painter(() => (supportsColorStderr ? supportsColorStderr.level : 0));
+export const colorErr = painter(() => (chalk?.supportsColorStderr ? chalk.supportsColorStderr.level : 0));
 
 /** Print a line to stdout unless --quiet (text mode only). */
 export function say(opts: GlobalOptions, line = ""): void {
