@@ -41,6 +41,16 @@ function render(opts: GlobalOptions, r: SyncResult): void {
   for (const s of r.skipped) say(opts, color.dim(`  skipped trial ${s.trial_number} (${s.code}): ${s.reason}`));
 }
 
+/** Flags of `ensemble sync`. */
+type SyncFlags = {
+  once?: boolean;
+  study?: string;
+  topN?: number;
+  objective?: number;
+  dryRun?: boolean;
+  importPth?: boolean;
+};
+
 export function registerEnsemble(program: Command, globals: () => GlobalOptions): void {
   const ens = program.command("ensemble").description("keep an ensemble of the best trials in sync with the study");
   ens
@@ -51,7 +61,8 @@ export function registerEnsemble(program: Command, globals: () => GlobalOptions)
     .option("--top-n <n>", "members (default ENSEMBLE_TOP_N)", (v) => Number(v))
     .option("--objective <k>", "objective index of a multi-objective study", (v) => Number(v))
     .option("--dry-run", "report what would change, write nothing")
-    .action(async (f: { once?: boolean; study?: string; topN?: number; objective?: number; dryRun?: boolean }) => {
+    .option("--import-pth", "convert trials saved only as actor.pth (ActorPPO) to ONNX so they can be members")
+    .action(async (f: SyncFlags) => {
       const opts = globals();
       const ctx = await makeCtx(opts, {
         "study.active": f.study,
@@ -63,7 +74,10 @@ export function registerEnsemble(program: Command, globals: () => GlobalOptions)
       const study = activeStudy(ctx);
       const c = ctx.loaded.config;
       const clock = new SystemClock();
-      const once = () => syncEnsemble(syncOptionsFromConfig(ctx.paths, c, study, clock.now(), { dryRun: f.dryRun }));
+      const once = () =>
+        syncEnsemble(
+          syncOptionsFromConfig(ctx.paths, c, study, clock.now(), { dryRun: f.dryRun, importPth: f.importPth }),
+        );
       if (f.once || f.dryRun) return render(opts, await once());
       const stop = onStopSignal();
       while (!stop.signal.aborted) {

@@ -2,11 +2,13 @@
  * `automation install --systemd | --crontab`: the same commands for users who prefer the OS
  * scheduler. Each job becomes a one-shot command on a timer; the watchdog (which starts and supervises
  * the trader) is a service restarted by systemd (Restart=on-failure with a start limit — peers-and-formats.md §3.2).
+ * The unit and crontab texts are templates in the package's config/systemd/ and config/crontab/.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LoadedConfig } from "../core/config/load.js";
 import type { WorkspacePaths } from "../core/workspace/paths.js";
+import { renderPackageTemplate } from "../core/workspace/templates.js";
 import { JOBS } from "./jobs.js";
 
 /** The one-shot command of each job. */
@@ -42,18 +44,23 @@ export function writeOsSchedule(
   const base = [process.execPath, bin, "-w", paths.root];
   const files: string[] = [];
   const jobs = JOBS.filter((j) => j.enabled(loaded));
+  const exec = (args: string[]) => [...base, ...args].map(q).join(" ");
   if (kind === "crontab") {
-    const lines = [
-      `# capp jobs for ${paths.root} (install with: crontab -l | cat - ${join(out, "capp.crontab")} | crontab -)`,
-      ...jobs.map((j) => {
-        const s = j.intervalSec(loaded);
-        const minutes = Math.max(1, Math.round(s / 60));
-        const when = minutes >= 60 ? `0 */${Math.round(minutes / 60)} * * *` : `*/${minutes} * * * *`;
-        return `${when} ${[...base, ...jobCommand(j.name)].map(q).join(" ")} >> ${q(join(paths.logs, `${j.name}.log`))} 2>&1`;
-      }),
-    ];
     const f = join(out, "capp.crontab");
-    writeFileSync(f, `${lines.join("\n")}\n`);
+    const lines = jobs.map((j) => {
+      const s = j.intervalSec(loaded);
+      const minutes = Math.max(1, Math.round(s / 60));
+      const schedule = minutes >= 60 ? `0 */${Math.round(minutes / 60)} * * *` : `*/${minutes} * * * *`;
+      return renderPackageTemplate("config/crontab/job.line", {
+        schedule,
+        exec: exec(jobCommand(j.name)),
+        log: q(join(paths.logs, `${j.name}.log`)),
+      }).trimEnd();
+    });
+    writeFileSync(
+      f,
+      renderPackageTemplate("config/crontab/capp.crontab", { root: paths.root, file: f, jobs: lines.join("\n") }),
+    );
     files.push(f);
     return { files, next: `review ${f}, then: crontab -l | cat - ${f} | crontab -` };
   }
@@ -62,22 +69,27 @@ export function writeOsSchedule(
     const svc = join(out, `${unit}.service`);
     writeFileSync(
       svc,
-      `[Unit]\nDescription=capp ${j.name} (${paths.root})\n\n[Service]\nType=oneshot\nWorkingDirectory=${paths.root}\nExecStart=${[...base, ...jobCommand(j.name)].map(q).join(" ")}\n`,
+      renderPackageTemplate("config/systemd/capp-job.service", {
+        job: j.name,
+        root: paths.root,
+        exec: exec(jobCommand(j.name)),
+      }),
     );
     const timer = join(out, `${unit}.timer`);
     writeFileSync(
       timer,
-      `[Unit]\nDescription=capp ${j.name} every ${j.intervalSec(loaded)} s\n\n[Timer]\nOnBootSec=60\nOnUnitActiveSec=${j.intervalSec(loaded)}s\nAccuracySec=1s\n\n[Install]\nWantedBy=timers.target\n`,
+      renderPackageTemplate("config/systemd/capp-job.timer", { job: j.name, interval: j.intervalSec(loaded) }),
     );
     files.push(svc, timer);
   }
-  // The watchdog is a long-running service that starts and supervises the trader (one trader per
-  // session: no separate trader unit). KillMode=process: restarting the watchdog leaves its children
-  // running, and the next watchdog adopts them by pid + start time.
+  // The watchdog is a long-running service that starts and supervises the trader (see the template).
   const wd = join(out, "capp-watchdog.service");
   writeFileSync(
     wd,
-    `[Unit]\nDescription=capp watchdog and paper trader (${paths.root})\nStartLimitIntervalSec=3600\nStartLimitBurst=5\n\n[Service]\nWorkingDirectory=${paths.root}\nExecStart=${[...base, "watchdog", "run"].map(q).join(" ")}\nRestart=on-failure\nRestartSec=30\nKillMode=process\nTimeoutStopSec=60\n\n[Install]\nWantedBy=default.target\n`,
+    renderPackageTemplate("config/systemd/capp-watchdog.service", {
+      root: paths.root,
+      exec: exec(["watchdog", "run"]),
+    }),
   );
   files.push(wd);
   return {

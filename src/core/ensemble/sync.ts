@@ -16,11 +16,12 @@
  * - A selection with no valid member is never written: the last good ensemble keeps serving.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import lockfile from "proper-lockfile";
 import type { CappConfig } from "../config/schema.js";
 import { CappError, DataError, ExitCode, LockError } from "../errors.js";
-import { discoverWeights } from "../models/discovery.js";
+import { discoverWeights, type WeightsCandidate } from "../models/discovery.js";
 import { readPackage, writePackage } from "../models/package.js";
 import { FEATURES, type ModelMeta, type TrialInfo } from "../models/types.js";
 import type { StudyStorage } from "../optuna/reader.js";
@@ -46,6 +47,8 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** ms since epoch (UTC) for `updated`. */
   nowMs: number;
+  /** Convert `actor.pth`-only trial folders to ONNX on the fly (`--import-pth`, see models/pth.ts). */
+  importPth?: boolean;
 }
 
 /** Sync options from the config: top-N, objective, tickers, timeframe and folder templates. */
@@ -211,6 +214,7 @@ async function syncWith(storage: StudyStorage, opts: SyncOptions, lost: { err?: 
     const direction = (r.direction === "MINIMIZE" ? "minimize" : "maximize") as "maximize" | "minimize";
     const disc = discoverWeights(paths.root, r.number, opts.timeframe, { templates: opts.templates, study });
     const base = { trial_number: r.number, trial_id: r.trialId, value: jsonValue(r.value) };
+    if (opts.importPth) disc.candidates = await pthCandidates(disc.candidates, opts); // issue 16 hook
     if (disc.candidates.length === 0) {
       skipped.push({ ...base, code: "missing", reason: "no weights in any configured folder" });
       continue;
@@ -395,4 +399,12 @@ function storePackage(dir: string, meta: ModelMeta, onnxPath: string): void {
   }
   const bytes = readFileSync(onnxPath);
   writePackage(dir, meta, bytes);
+}
+
+/** `--import-pth`: pth-only candidates become converted folders (in a temp cache on a dry run: nothing written). */
+async function pthCandidates(cands: WeightsCandidate[], opts: SyncOptions): Promise<WeightsCandidate[]> {
+  if (!cands.some((c) => c.hasPth && !c.hasOnnx)) return cands;
+  const { convertPthCandidates } = await import("../models/pth.js");
+  const cache = opts.dryRun ? join(tmpdir(), "capp-pth-import") : join(opts.paths.ensembleDir, "pth-import");
+  return convertPthCandidates(cands, cache);
 }

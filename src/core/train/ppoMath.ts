@@ -104,7 +104,7 @@ export function actorLossAndGrad<V extends Vec>(
       grads.aStdLog[j] += g * (z * z - 1); // dlogp/dlogσ = z² − 1
     }
   }
-  mlpBackward(actor.net, cache, dMu, grads.net);
+  mlpBackward(actor.net, cache, dMu, grads.net, false);
   const entropy = gaussianEntropy(logStd);
   for (let j = 0; j < A; j++) grads.aStdLog[j] -= entropyCoef; // dH/dlogσ_j = 1
   return { loss: -surr / n - entropyCoef * entropy, entropy, clipFrac: clipped / n };
@@ -129,7 +129,7 @@ export function criticLossAndGrad<V extends Vec>(
     loss += 0.5 * e * e;
     dv[b] = e / n;
   }
-  mlpBackward(critic, cache, dv, grads);
+  mlpBackward(critic, cache, dv, grads, false);
   return loss / n;
 }
 

@@ -1,9 +1,12 @@
 /**
- * `capp init [DIR]`: create the seed's layout and example config files. Never overwrites.
+ * `capp init [DIR]`: create the seed's layout and example config files (copied from the package's
+ * `config/` and `.env.training.example`, see templates.ts). Never overwrites.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { DataError } from "../errors.js";
 import { WORKSPACE_DIRS } from "./paths.js";
+import { readPackageFile } from "./templates.js";
 
 export { stripComments } from "../config/comments.js";
 
@@ -14,49 +17,29 @@ export interface InitResult {
   kept: string[];
 }
 
-const ENV_TRAINING_EXAMPLE = `# capp training/automation settings (copy to .env.training). Both KEY=value and export KEY="value" work.
-export ACTIVE_STUDY_NAME="cappuccino_week_20251206"
-export OPTUNA_DB="databases/optuna_cappuccino.db"
-export ENSEMBLE_TOP_N=20
-export ENSEMBLE_UPDATE_INTERVAL=600      # seconds
-export DEPLOYER_CHECK_INTERVAL=3600      # seconds
-export DEPLOYER_MIN_IMPROVEMENT=1.0      # percent
-export TWO_PHASE_ENABLED=false
-export TWO_PHASE_SCHEDULE=weekly         # weekly | monthly | cron expression
-export TWO_PHASE_DAY=sunday
-export TWO_PHASE_TIME=02:00
-export PAPER_TRADING_TICKERS="AAVE/USD AVAX/USD BCH/USD BTC/USD ETH/USD LINK/USD LTC/USD"
-export PAPER_TRADING_TIMEFRAME=1h
-`;
+/**
+ * The commented capp.config.json `capp init` writes: config/capp.config.example.json of the package
+ * ("//" keys are comments, ignored by capp), parsed.
+ * @throws DataError when the shipped file is missing or not JSON (a broken installation).
+ */
+export function configExample(): Record<string, unknown> {
+  const text = readPackageFile("config/capp.config.example.json");
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new DataError(
+      `config/capp.config.example.json of capp is not JSON: ${(err as Error).message}`,
+      "reinstall capp",
+    );
+  }
+}
 
-const ENV_EXAMPLE = `# capp secrets (copy to .env; never commit it)
-ALPACA_API_KEY=
-ALPACA_API_SECRET=
-ALPACA_PAPER=true
-# NOTIFY_WEBHOOK_URL=https://hooks.slack.com/services/...
-`;
-
-/** A commented capp.config.json ("//" keys are ignored by capp). */
-export const CONFIG_EXAMPLE = {
-  "//": "capp settings. Env keys (.env.training, environment) override these; flags override both. See README 'Configuration'.",
-  study: { "//": "active study: prefer ACTIVE_STUDY_NAME in .env.training", db: "databases/optuna_cappuccino.db" },
-  ensemble: { topN: 20, updateIntervalSec: 600, weighting: "mean", minMembers: 1 },
-  deploy: { minImprovementPct: 1.0, validation: true, mode: "ensemble", heldOutDays: 14 },
-  trading: { timeframe: "1h", initialCapital: 500, feeRate: 0.0025, fillAt: "next_open" },
-  risk: {
-    maxPositionPct: 0.3,
-    stopLossPct: 0.1,
-    trailingStopPct: 0,
-    minHoldHours: 4,
-    portfolioTrailingStopPct: 0.015,
-    cooldownHours: 24,
-    profitTakeThresholdPct: 0.03,
-    profitTakeAmountPct: 0.5,
-    cashReservePct: 0.1,
-  },
-  watchdog: { checkIntervalSec: 60, maxRestarts: 3, restartCooldownSec: 300, alphaThresholdPp: -3 },
-  notify: { desktop: false },
-};
+/** Files `capp init` writes: workspace name ← the package file it copies (verbatim). */
+export const INIT_FILES: ReadonlyArray<readonly [string, string]> = [
+  [".env.training.example", ".env.training.example"],
+  [".env.example", "config/env.example"],
+  ["capp.config.json", "config/capp.config.example.json"],
+];
 
 /**
  * Create the workspace layout under `dir`. Existing files and folders are kept untouched.
@@ -74,16 +57,11 @@ export function initWorkspace(dir: string): InitResult {
       created.push(`${d}/`);
     }
   }
-  const files: [string, string][] = [
-    [".env.training.example", ENV_TRAINING_EXAMPLE],
-    [".env.example", ENV_EXAMPLE],
-    ["capp.config.json", `${JSON.stringify(CONFIG_EXAMPLE, null, 2)}\n`],
-  ];
-  for (const [name, text] of files) {
+  for (const [name, source] of INIT_FILES) {
     const p = join(root, name);
     if (existsSync(p)) kept.push(name);
     else {
-      writeFileSync(p, text, { flag: "wx" });
+      writeFileSync(p, readPackageFile(source), { flag: "wx" });
       created.push(name);
     }
   }
