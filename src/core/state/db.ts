@@ -73,16 +73,18 @@ export class StateDb {
    */
   constructor(readonly path: string) {
     if (path !== ":memory:") refuseLostHistory(path);
+    let handle: Database.Database | undefined;
     try {
       mkdirSync(dirname(path), { recursive: true });
-      this.db = new Database(path);
+      handle = new Database(path);
+      this.db = handle;
       this.db.pragma("busy_timeout = 10000");
       journalWal(this.db);
       this.db.pragma("synchronous = NORMAL");
       this.migrate();
     } catch (err) {
       try {
-        this.db?.close();
+        handle?.close();
       } catch {
         // already failing
       }
