@@ -24,7 +24,7 @@ import { type InstanceRecord, instanceKey, type RegistryState, type RegistryStor
 import { type Resolution, resolveCommand } from "./resolve.js";
 import { spawnDetached } from "./spawn.js";
 import { type ProcessSpec, restartGapMs } from "./spec.js";
-import { terminateProcess } from "./terminate.js";
+import { reapGroup, terminateProcess } from "./terminate.js";
 
 /** Severity of a supervisor event (the original watchdog's alert levels; same type as notifications). */
 export type { Severity };
@@ -154,6 +154,7 @@ export class Supervisor {
   private readonly children = new Map<string, Child>();
   private readonly announced = new Set<string>();
   private readonly intentional = new Set<number>();
+  private readonly reaping = new Set<Promise<void>>();
   private chain: Promise<unknown> = Promise.resolve();
   private wakeCtl: AbortController | undefined;
   private pendingWake = false;
@@ -424,6 +425,7 @@ export class Supervisor {
     const reason = reused
       ? `pid ${pid} now belongs to another process (start time differs); not signalled`
       : `pid ${pid} is gone (exit status unknown: not our child)`;
+    if (rec.pgid === pid) this.reap(rec, pid);
     clearPid(rec);
     rec.lastExitAt = this.clock.now();
     rec.lastExitCode = null;
@@ -614,6 +616,7 @@ export class Supervisor {
     if (child?.pid === pid) this.children.delete(key);
     const rec = this.state.instances[key];
     if (this.intentional.has(pid) || !rec || rec.pid !== pid || rec.startTicks !== startTicks) return;
+    if (rec.pgid === pid) this.reap(rec, pid);
     clearPid(rec);
     rec.lastExitAt = this.clock.now();
     rec.lastExitCode = code;
@@ -624,6 +627,26 @@ export class Supervisor {
     this.emit(this.exitSeverity(rec), "exited", rec, `pid ${pid} ${how}`, pid);
     this.save();
     this.wake();
+  }
+
+  /**
+   * The leader `pid` of its own process group exited: reap what it left in the group (forked
+   * children keep running otherwise, and survive `automation stop`). Runs in the background; the
+   * pass that follows does not wait for it.
+   */
+  private reap(rec: InstanceRecord, pid: number): void {
+    const p = reapGroup(pid, this.stopGraceMs)
+      .then((n) => {
+        if (n > 0) this.emit("WARNING", "exited", rec, `reaped ${n} process(es) left in the group of pid ${pid}`, pid);
+      })
+      .catch(() => undefined);
+    this.reaping.add(p);
+    void p.finally(() => this.reaping.delete(p));
+  }
+
+  /** Wait for background group reaping to finish (tests, and `stopAll`). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.reaping]);
   }
 
   /**
@@ -640,6 +663,8 @@ export class Supervisor {
       if (rec.startTicks !== undefined) {
         const identity = { pid, startTicks: rec.startTicks, ...(rec.pgid !== undefined ? { pgid: rec.pgid } : {}) };
         outcome = await terminateProcess(identity, this.stopGraceMs);
+        if (rec.pgid === pid && (await reapGroup(pid, this.stopGraceMs)) > 0 && outcome === "not-running")
+          outcome = "terminated";
       }
       const child = this.children.get(key);
       if (child?.pid === pid) await Promise.race([child.done, sleepReal(1000)]);
