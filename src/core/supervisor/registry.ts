@@ -26,6 +26,10 @@ export const instanceRecordSchema = z.object({
   startedAt: z.number().optional(),
   /** Epoch ms of every restart attempt still inside the policy window (successful or not). */
   restarts: z.array(z.number()).default([]),
+  /** CLOCK_MONOTONIC ms of the same attempts (durations; see SupervisorOptions.mono). */
+  monoRestarts: z.array(z.number()).optional(),
+  /** CLOCK_MONOTONIC ms of the last exit (the back-off counts from it). */
+  monoExitAt: z.number().optional(),
   /** True once the restart limit was hit; no attempts until reset. */
   circuitOpen: z.boolean().default(false),
   circuitOpenedAt: z.number().optional(),

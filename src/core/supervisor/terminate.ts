@@ -61,11 +61,14 @@ export async function terminateProcess(p: ProcessIdentity, graceMs = 10_000): Pr
  * Reap what is left of a process group whose leader has exited (a supervised child that forked
  * and then crashed leaves its children running in its group): SIGTERM the group, wait up to
  * `graceMs` of real time, then SIGKILL. A pgid is only reused after every member has exited, so
- * the members found are that leader's descendants. Our own group is never signalled.
+ * the members found are that leader's descendants. Our own group is never signalled, nor a
+ * group whose leader pid is alive (the leader still runs, or the pid was recycled: not ours).
  * @returns how many processes were in the group when reaping began (0: nothing to do).
  */
 export async function reapGroup(pgid: number | undefined, graceMs = 5_000): Promise<number> {
   if (pgid === undefined || pgid <= 1 || pgid === readProcStat(process.pid)?.pgid) return 0;
+  const leader = readProcStat(pgid);
+  if (leader && leader.state !== "Z" && leader.state !== "X") return 0;
   const n = groupMembers(pgid).length;
   if (n === 0) return 0;
   send(-pgid, "SIGTERM");
