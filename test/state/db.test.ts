@@ -5,7 +5,7 @@
  * not silently recreated empty. Child processes run the built `dist/` (npm test builds first).
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -74,10 +74,12 @@ describe("a lost state DB is not recreated empty", () => {
     new StateDb(join(root, "deployments", "capp.db")).close();
   });
 
-  it("missing capp.db with deployments/deployment.json → DataError naming both, nothing created", () => {
+  it("a deleted capp.db of a workspace that had one → DataError naming it and its marker, nothing created", () => {
     const root = ws();
-    writeFileSync(join(root, "deployments", "deployment.json"), '{"deployment": 15}\n');
     const db = join(root, "deployments", "capp.db");
+    new StateDb(db).close();
+    expect(existsSync(`${db}.history`)).toBe(true);
+    for (const f of ["", "-wal", "-shm"]) rmSync(`${db}${f}`, { force: true });
     let err: DataError | undefined;
     try {
       new StateDb(db);
@@ -87,9 +89,16 @@ describe("a lost state DB is not recreated empty", () => {
     expect(err).toBeInstanceOf(DataError);
     expect(err?.exitCode).toBe(3);
     expect(err?.message).toContain(`${db} is missing`);
-    expect(err?.message).toContain("deployment.json");
+    expect(err?.message).toContain("capp.db.history");
     expect(err?.fix).toMatch(/restore/);
+    expect(existsSync(db)).toBe(false);
     expect(() => new StateDb(db)).toThrow(DataError); // still refused: nothing was created
+  });
+
+  it("a pointer written by hand before any DB (tests, imports) does not block the first open", () => {
+    const root = ws();
+    writeFileSync(join(root, "deployments", "deployment.json"), '{"deployment": 1}\n');
+    new StateDb(join(root, "deployments", "capp.db")).close();
   });
 
   it("zero-length capp.db with an exchange journal → refused", () => {

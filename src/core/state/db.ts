@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { DataError, DiskFullError } from "../errors.js";
-import { isDiskFull } from "./atomic.js";
+import { isDiskFull, writeJsonAtomic } from "./atomic.js";
 import { noteDbFile, sqliteCode } from "./faults.js";
 
 /** Severity of an event, as in the seed's watchdog alerts. */
@@ -96,6 +96,7 @@ export class StateDb {
       );
     }
     noteDbFile(path);
+    if (path !== ":memory:") markHistory(path);
   }
 
   private migrate(): void {
@@ -194,14 +195,40 @@ function journalWal(db: Database.Database): void {
   }
 }
 
+/** The marker a workspace's state DB leaves next to itself: this workspace has a history. */
+export function historyMarker(dbPath: string): string {
+  return `${dbPath}.history`;
+}
+
+/** Write the history marker once (only for a workspace's `deployments/capp.db`; best effort). */
+function markHistory(dbPath: string): void {
+  if (!isWorkspaceDb(dbPath)) return;
+  const m = historyMarker(dbPath);
+  if (existsSync(m)) return;
+  try {
+    writeJsonAtomic(m, {
+      note: "capp's state DB (capp.db) was created here; a missing or empty capp.db is refused, not recreated",
+      since: new Date().toISOString(),
+    });
+  } catch {
+    // a full disk here is reported by the next write that matters
+  }
+}
+
+function isWorkspaceDb(path: string): boolean {
+  return basename(path) === "capp.db" && basename(dirname(path)) === "deployments";
+}
+
 /**
- * Files that exist only once the state DB has been used: the deployment pointer, the manifest
- * snapshots, the local exchange journals. (The seed's `deployment_state.json` and
+ * Proof that the workspace had a state DB: its marker; or, for a zero-length DB (truncated), the
+ * deployment pointer or a local-exchange journal. (The seed's `deployment_state.json` and
  * `deployment_log.json` do not count: a seed workspace has them before its first capp run.)
  */
-function historyFiles(dbPath: string): string[] {
+function historyFiles(dbPath: string, size: number): string[] {
   const dep = dirname(dbPath);
   const out: string[] = [];
+  if (existsSync(historyMarker(dbPath))) out.push(historyMarker(dbPath));
+  if (size !== 0) return out;
   if (existsSync(join(dep, "deployment.json"))) out.push(join(dep, "deployment.json"));
   const pt = join(dirname(dep), "paper_trades");
   try {
@@ -213,14 +240,15 @@ function historyFiles(dbPath: string): string[] {
 }
 
 /**
- * A missing or zero-length state DB is created only in a workspace without history: when the
- * deployment pointer or an exchange journal exists, the DB that recorded them was lost (deleted,
- * or truncated by a full disk), and opening a new empty one would silently drop every deployment,
+ * A missing or zero-length state DB is created only in a workspace without history: when its
+ * marker (`capp.db.history`, written when the DB is first opened) exists — or, for an empty DB,
+ * the deployment pointer or an exchange journal — the DB that recorded them was lost (deleted, or
+ * truncated by a full disk), and opening a new empty one would silently drop every deployment,
  * order and fill. Only for the workspace's own `deployments/capp.db` (other paths are tests').
  * @throws DataError (exit 3) naming the DB, the files that prove history, and the fix.
  */
 export function refuseLostHistory(path: string): void {
-  if (basename(path) !== "capp.db" || basename(dirname(path)) !== "deployments") return;
+  if (!isWorkspaceDb(path)) return;
   let size = -1;
   try {
     size = statSync(path).size;
@@ -228,7 +256,7 @@ export function refuseLostHistory(path: string): void {
     // missing
   }
   if (size > 0) return;
-  const files = historyFiles(path);
+  const files = historyFiles(path, size);
   if (files.length === 0) return;
   throw new DataError(
     `state DB ${path} is ${size === 0 ? "empty (0 bytes)" : "missing"} but the workspace has history written with it (${files.slice(0, 3).join(", ")}${files.length > 3 ? `, +${files.length - 3} more` : ""}); capp will not start a new empty history`,

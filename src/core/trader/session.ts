@@ -332,18 +332,28 @@ export class TraderSession {
       btc_hodl: btc >= 0 ? (this.p.capital * prices[btc]) / p0[btc] : Number.NaN,
       ew_hodl: (this.p.capital / n) * prices.reduce((s, p, i) => s + p / p0[i], 0),
     };
-    this.store.addEquity({
-      session: this.o.id,
-      bar_time: barTime,
-      ts: this.o.clock.now(),
-      cash: account.cash,
-      equity,
-      positions: Object.fromEntries(tickers.map((s, i) => [s, holdings[i]])),
-      benchmark,
-    });
-    this.p.lastBar = barTime;
-    this.p.pollCount++;
-    this.save();
+    // the bar's equity row and the session's risk state commit together (issue 9): a kill between
+    // them re-fired the portfolio stop and shifted the cooldown on the next bar
+    const prev = { lastBar: this.p.lastBar, pollCount: this.p.pollCount };
+    try {
+      this.o.db.db.transaction(() => {
+        this.store.addEquity({
+          session: this.o.id,
+          bar_time: barTime,
+          ts: this.o.clock.now(),
+          cash: account.cash,
+          equity,
+          positions: Object.fromEntries(tickers.map((s, i) => [s, holdings[i]])),
+          benchmark,
+        });
+        this.p.lastBar = barTime;
+        this.p.pollCount++;
+        this.save();
+      })();
+    } catch (err) {
+      Object.assign(this.p, prev);
+      throw err;
+    }
     if (this.o.csvPath) this.appendCsv(barTime, account.cash, equity, holdings, prices, decision.mean);
     return report;
   }
