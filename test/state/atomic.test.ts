@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { DiskFullError, ExitCode } from "../../src/core/errors.js";
-import { fsCalls, writeFileAtomicSync, writeJsonAtomic } from "../../src/core/state/atomic.js";
+import { appendFileWhole, fsCalls, writeFileAtomicSync, writeJsonAtomic } from "../../src/core/state/atomic.js";
 import { StateDb } from "../../src/core/state/db.js";
 import { explainStorageError } from "../../src/core/state/faults.js";
 import { mountSmallFs } from "./fullDisk.js";
@@ -85,6 +85,26 @@ describe(`atomic state-file writes on a full disk (${how})`, () => {
   });
 });
 
+describe(`appending CSV rows on a full disk (${how})`, () => {
+  it("a row is appended whole or not at all; the file keeps only whole rows", () => {
+    const dir = smallDir();
+    const file = join(dir, "replay.csv");
+    const row = `${"2022-08-01T00:00:00.000Z,500.000000,".padEnd(300, "1")}\n`;
+    let err: unknown;
+    let rows = 0;
+    try {
+      for (; rows < 1000; rows++) appendFileWhole(file, row);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DiskFullError);
+    expect((err as Error).message).toContain(file);
+    const text = readFileSync(file, "utf8");
+    expect(text.length).toBe(rows * row.length);
+    expect(text.endsWith("\n")).toBe(true);
+  });
+});
+
 describe("atomic writes: short writes are continued, not ignored (shim)", () => {
   it("writes every byte when the OS returns short counts", () => {
     const d = mkdtempSync(join(tmpdir(), "capp-atomic-"));
@@ -118,7 +138,6 @@ describe(`SQLite on a full disk (${fs ? "real 24k tmpfs" : "skipped: needs a rea
     // SQLite's WAL index alone needs 32 KB: a 24 KB disk fails at open (also mapped), 256 KB later
     const big = mountSmallFs("256k");
     if (!big) throw new Error("mount failed");
-    afterAll(() => big.dispose());
     const dir = big.dir;
     let db: StateDb | undefined;
     let err: unknown;
@@ -135,6 +154,7 @@ describe(`SQLite on a full disk (${fs ? "real 24k tmpfs" : "skipped: needs a rea
         // closing a full WAL DB may fail too
       }
     }
+    big.dispose();
     expect(err).toBeDefined();
     const mapped = explainStorageError(err) as DiskFullError;
     expect(mapped).toBeInstanceOf(DiskFullError);

@@ -14,6 +14,7 @@ import {
   closeSync,
   fstatSync,
   fsyncSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -88,6 +89,45 @@ export function writeFileAtomicSync(path: string, data: string | Buffer): void {
     throw err;
   }
   fsyncDir(dir);
+}
+
+/**
+ * Append `text` to `path` (created when missing) all or nothing: on any error the file is cut
+ * back to its previous length, so a full disk never leaves half a CSV row.
+ * @throws DiskFullError (exit 6) naming `path` when the file system is full.
+ */
+export function appendFileWhole(path: string, text: string): void {
+  const buf = Buffer.from(text, "utf8");
+  let fd: number | undefined;
+  let size = 0;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    fd = fsCalls.openSync(path, "a", 0o644);
+    size = fstatSync(fd).size;
+    let off = 0;
+    while (off < buf.length) {
+      const n = fsCalls.writeSync(fd, buf, off, buf.length - off);
+      if (!(n > 0)) throw Object.assign(new Error(`write returned ${n}`), { code: "ENOSPC" });
+      off += n;
+    }
+    fsCalls.closeSync(fd);
+    fd = undefined;
+  } catch (err) {
+    if (fd !== undefined) {
+      try {
+        ftruncateSync(fd, size);
+      } catch {
+        // nothing more we can do
+      }
+      try {
+        fsCalls.closeSync(fd);
+      } catch {
+        // already failing
+      }
+    }
+    if (isDiskFull(err)) throw new DiskFullError(path, { cause: err });
+    throw err;
+  }
 }
 
 /** fsync a folder so a rename in it survives a power cut (best effort: not every FS allows it). */

@@ -7,13 +7,13 @@
  * `<session>-<bar time>-<symbol>`, so re-processing a bar after `kill -9` re-sends the same ids and
  * the broker returns the first order (never a second fill). A bar whose equity row exists is done.
  */
-import { appendFileSync, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { Broker, Order } from "../broker/types.js";
 import type { Clock } from "../clock.js";
 import type { EnsembleRunner } from "../ensemble/runner.js";
 import { BrokerError, DataError, errorMessage } from "../errors.js";
 import type { FeatureMatrix } from "../market/features.js";
-import { writeJsonAtomic } from "../state/atomic.js";
+import { appendFileWhole, writeJsonAtomic } from "../state/atomic.js";
 import type { Severity, StateDb } from "../state/db.js";
 import { TradingStore } from "../state/trading.js";
 import {
@@ -369,12 +369,12 @@ export class TraderSession {
     const path = this.o.csvPath!;
     const t = this.o.tickers;
     if (!existsSync(path))
-      appendFileSync(
+      appendFileWhole(
         path,
         `${["timestamp", "cash", "total_asset", ...t.map((x) => `holding_${x}`), ...t.map((x) => `price_${x}`), ...t.map((x) => `action_${x}`)].join(",")}\n`,
       );
     const f = (x: number) => x.toFixed(6);
-    appendFileSync(
+    appendFileWhole(
       path,
       `${[new Date(barTime).toISOString(), f(cash), f(equity), ...Array.from(h, f), ...Array.from(p, f), ...Array.from(a, f)].join(",")}\n`,
     );
