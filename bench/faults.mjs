@@ -348,6 +348,7 @@ const daemons = [
   ["watchdog run", ["watchdog", "run"], "watchdog run"],
   ["monitor run", ["monitor", "run"], "monitor run"],
   ["deploy check --daemon", ["deploy", "check", "--daemon", "--no-validation"], "deploy check --daemon"],
+  ["trader run (one session)", ["trader", "run", "--session", "same"], "trader run"],
 ];
 for (const [name, args, match] of daemons) {
   const started = [0, 1, 2].map(() => {
