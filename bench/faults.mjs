@@ -365,6 +365,12 @@ for (const [name, args, match] of daemons) {
     notes.push(`${name}: ${live.length} instances running`);
     counts["processes left behind"] += Math.max(0, live.length - 1);
   }
+  if (name.startsWith("trader")) {
+    // a trader started by hand is not the host's: its operator stops it (SIGTERM finishes the bar)
+    const rec = JSON.parse(readFileSync(join(wsC, "deployments", "trader_same.pid.json"), "utf8"));
+    process.kill(rec.pid, "SIGTERM");
+    for (let i = 0; i < 100 && leftBehind(wsC).some((l) => l.includes(match)); i++) await sleep(100);
+  }
   const stop = spawnSync(process.execPath, [bin, "-w", wsC, "automation", "stop", "--grace", "3"], {
     encoding: "utf8",
   });
