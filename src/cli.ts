@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { registerCommands } from "./commands/index.js";
 import { type GlobalOptions, reportError } from "./commands/output.js";
+import { explainStorageError } from "./core/state/faults.js";
 
 // `capp … | head` closes stdout early: that is not an error
 process.stdout.on("error", (err: NodeJS.ErrnoException) => {
@@ -38,6 +39,6 @@ try {
     // help/version exit 0; usage errors are exit 2 (commander printed the message already)
     process.exitCode = err.exitCode === 0 ? 0 : 2;
   } else {
-    process.exitCode = reportError(err, globals().json);
+    process.exitCode = reportError(explainStorageError(err), globals().json);
   }
 }

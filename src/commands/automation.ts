@@ -20,12 +20,20 @@ export function registerAutomation(program: Command, globals: () => GlobalOption
       const { checkIntervals, hostPidPath, runHost } = await import("../host/host.js");
       checkIntervals(ctx.loaded); // a bad interval is a config error here, before anything starts
       const { livePid } = await import("../host/pidfile.js");
+      const { preflightHost, withStartLock } = await import("../host/start.js");
+      const { CappError, LockError } = await import("../core/errors.js");
       const pidPath = hostPidPath(ctx.paths.deployments);
       const running = livePid(pidPath);
+      if (running && f.foreground)
+        throw new LockError(
+          `the automation host of ${ctx.paths.root} is already running (pid ${running.pid}, since ${running.started})`,
+          "stop it first with `capp automation stop`, or use `capp automation status`",
+        );
       if (running) {
         if (opts.json) return printJson({ ok: true, started: false, pid: running.pid, since: running.started });
         return say(opts, `already running (pid ${running.pid}, since ${running.started}); nothing started`);
       }
+      preflightHost(ctx.paths);
       if (f.foreground) {
         const stop = onStopSignal();
         say(opts, `automation host running in the foreground (pid ${process.pid}); Ctrl-C stops it`);
@@ -41,36 +49,49 @@ export function registerAutomation(program: Command, globals: () => GlobalOption
       const { openSync, mkdirSync } = await import("node:fs");
       const { join } = await import("node:path");
       const { spawn } = await import("node:child_process");
-      mkdirSync(ctx.paths.logs, { recursive: true });
-      const log = openSync(join(ctx.paths.logs, "automation.log"), "a");
-      const args = [
-        cappBin(),
-        "-w",
-        ctx.paths.root,
-        ...(opts.config ? ["--config", opts.config] : []),
-        "automation",
-        "host",
-      ];
-      const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", log, log], cwd: ctx.paths.root });
-      child.unref();
-      for (let i = 0; i < 100; i++) {
-        const rec = livePid(pidPath);
-        if (rec) {
-          if (opts.json) return printJson({ ok: true, started: true, pid: rec.pid });
-          return say(
-            opts,
-            `automation host started (pid ${rec.pid}); logs in ${join(ctx.paths.logs, "automation.log")}`,
-          );
+      const logPath = join(ctx.paths.logs, "automation.log");
+      const started = await withStartLock(ctx.paths, async () => {
+        const again = livePid(pidPath); // started by another `automation start` just before our lock
+        if (again) return { pid: again.pid, started: false, since: again.started };
+        mkdirSync(ctx.paths.logs, { recursive: true });
+        const log = openSync(logPath, "a");
+        const args = [
+          cappBin(),
+          "-w",
+          ctx.paths.root,
+          ...(opts.config ? ["--config", opts.config] : []),
+          "automation",
+          "host",
+        ];
+        const child = spawn(process.execPath, args, {
+          detached: true,
+          stdio: ["ignore", log, log],
+          cwd: ctx.paths.root,
+        });
+        child.unref();
+        for (let i = 0; i < 100; i++) {
+          const rec = livePid(pidPath);
+          if (rec && rec.pid === child.pid) {
+            // still alive a moment later (its jobs started), not just its pid file written
+            await sleep(500);
+            if (child.exitCode === null && livePid(pidPath)?.pid === child.pid)
+              return { pid: rec.pid, started: true, since: rec.started };
+            break;
+          }
+          if (child.exitCode !== null) break;
+          await sleep(100);
         }
-        if (child.exitCode !== null) break;
-        await sleep(100);
-      }
-      const { LockError, CappError } = await import("../core/errors.js");
-      void LockError;
-      throw new CappError(
-        `the automation host did not start (see ${join(ctx.paths.logs, "automation.log")})`,
-        "run `capp automation start --foreground` to see the error",
-      );
+        return undefined;
+      });
+      if (!started)
+        throw new CappError(
+          `the automation host did not start (see ${logPath})`,
+          "run `capp automation start --foreground` to see the error",
+        );
+      if (opts.json) return printJson({ ok: true, ...started });
+      if (!started.started)
+        return say(opts, `already running (pid ${started.pid}, since ${started.since}); nothing started`);
+      return say(opts, `automation host started (pid ${started.pid}); logs in ${logPath}`);
     });
 
   auto

@@ -68,6 +68,14 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
         const { errorMessage } = await import("../core/errors.js");
         const c = ctx.loaded.config;
         const clock = new SystemClock();
+        if (f.daemon) {
+          // one deploy daemon per workspace (each of its checks also takes the deploy-check lock)
+          const { acquireDaemonLock, PID_FILES } = await import("../core/jobs/lock.js");
+          await acquireDaemonLock(PID_FILES.deployDaemon(ctx.paths.deployments), "deploy daemon", {
+            running: "a deploy daemon (`capp deploy check --daemon`) is already running",
+            fix: "stop it first (`capp automation stop` stops it too), or run a single `capp deploy check`",
+          });
+        }
         const db = new StateDb(ctx.paths.stateDb);
         const once = async () => {
           const run = db.startJob("deploy", clock.now());
@@ -110,10 +118,13 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
       const opts = globals();
       const ctx = await makeCtx(opts);
       const { rollbackDeployment } = await import("../core/deploy/rollback.js");
+      const { withDeployLock } = await import("../core/deploy/pointer.js");
       const { StateDb } = await import("../core/state/db.js");
       const db = new StateDb(ctx.paths.stateDb);
       try {
-        const r = rollbackDeployment({ paths: ctx.paths, db, nowMs: Date.now() });
+        const r = await withDeployLock(ctx.paths, async () =>
+          rollbackDeployment({ paths: ctx.paths, db, nowMs: Date.now() }),
+        );
         if (opts.json) {
           printJson(r);
           return;

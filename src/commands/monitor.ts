@@ -37,12 +37,12 @@ export function registerMonitor(program: Command, globals: () => GlobalOptions):
       const ctx = await makeCtx(opts, { "study.active": f.study, "monitor.intervalSec": f.interval });
       const { join } = await import("node:path");
       const { runMonitorPass } = await import("../core/jobs/monitor.js");
-      const { acquireDaemonLock } = await import("../core/jobs/lock.js");
+      const { acquireDaemonLock, PID_FILES } = await import("../core/jobs/lock.js");
       const { hubFromConfig, fileLogger } = await import("../core/jobs/notifyHub.js");
       const { SystemClock } = await import("../core/clock.js");
       const c = ctx.loaded.config;
       const hub = hubFromConfig(c, { logger: fileLogger(join(ctx.paths.logs, "performance_monitor.log")) });
-      const lock = await acquireDaemonLock(join(ctx.paths.deployments, "monitor.pid"), "monitor");
+      const lock = await acquireDaemonLock(PID_FILES.monitor(ctx.paths.deployments), "monitor");
       const stop = f.once ? undefined : onStopSignal();
       const clock = new SystemClock();
       try {

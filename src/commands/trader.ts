@@ -81,18 +81,13 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
           `--session "${session}" has characters other than letters, digits, _ and -`,
           "pass --session with a simple name, e.g. paper_local",
         );
-      // one trader per session: a second one would trade the same account and rewrite its state files (F-21)
-      const { livePid, removeOwnPidFile, writePidFile } = await import("../host/pidfile.js");
-      const pidFile = join(ctx.paths.deployments, `trader_${session}.pid.json`);
-      const other = livePid(pidFile);
-      if (other && other.pid !== process.pid) {
-        const { LockError } = await import("../core/errors.js");
-        throw new LockError(
-          `a trader for session ${session} is already running (pid ${other.pid}, since ${other.started})`,
-          "stop it first, or use another --session",
-        );
-      }
-      writePidFile(pidFile, ctx.paths.root);
+      // one trader per session: a second one would trade the same account and rewrite its state files (F-21);
+      // an atomic lock (not check-then-write), released at exit even when the command fails early
+      const { acquireDaemonLock, PID_FILES } = await import("../core/jobs/lock.js");
+      const traderLock = await acquireDaemonLock(PID_FILES.trader(ctx.paths.deployments, session), "trader", {
+        running: `a trader for session ${session} is already running`,
+        fix: "stop it first, or use another --session",
+      });
       const db = new StateDb(ctx.paths.stateDb);
       const stop = onStopSignal();
       let reload = false;
@@ -248,7 +243,7 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
         process.off("SIGHUP", onHup);
         stop.dispose();
         db.close();
-        removeOwnPidFile(pidFile);
+        traderLock.release();
       }
     });
 }

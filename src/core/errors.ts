@@ -19,6 +19,8 @@ export const ExitCode = {
   BROKER: 4,
   /** Another process holds the lock or is already running. */
   LOCKED: 5,
+  /** The disk (or the file system holding the file) is full; the previous copy of the file was kept. */
+  DISK_FULL: 6,
   /** Stopped by SIGINT/SIGTERM before finishing. */
   INTERRUPTED: 130,
 } as const;
@@ -73,6 +75,25 @@ export class BrokerError extends CappError {
 export class LockError extends CappError {
   constructor(message: string, fix: string, options?: { cause?: unknown }) {
     super(message, fix, ExitCode.LOCKED, options);
+  }
+}
+
+/**
+ * A write failed because the file system is full (ENOSPC, EDQUOT, SQLITE_FULL) (exit 6).
+ * The write was atomic: the previous copy of `file` is intact.
+ */
+export class DiskFullError extends CappError {
+  /** @param file the file that could not be written (absolute or workspace-relative). */
+  constructor(
+    readonly file: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `disk full: ${file} could not be written (the previous copy was kept)`,
+      `free space on the file system that holds ${file} (\`df -h\`), then run the command again`,
+      ExitCode.DISK_FULL,
+      options,
+    );
   }
 }
 

@@ -3,20 +3,18 @@
  * (`noOverlap`: a run that outlasts its interval is never started twice) until SIGTERM/SIGINT.
  * Its pid + start time are in `deployments/automation.pid.json`; a second host refuses to start (F-02).
  */
-import { join } from "node:path";
 import cron from "node-cron";
 import { SystemClock } from "../core/clock.js";
 import { type LoadedConfig, loadConfig } from "../core/config/load.js";
-import { LockError } from "../core/errors.js";
+import { acquireDaemonLock, PID_FILES } from "../core/jobs/lock.js";
 import { StateDb } from "../core/state/db.js";
 import { workspacePaths } from "../core/workspace/paths.js";
 import { intervalToCron } from "./interval.js";
 import { JOBS, type JobDef, jobCronOptions, jobLog, runJob } from "./jobs.js";
-import { livePid, removeOwnPidFile, writePidFile } from "./pidfile.js";
 
 /** Path of the host's pid file. */
 export function hostPidPath(deployments: string): string {
-  return join(deployments, "automation.pid.json");
+  return PID_FILES.host(deployments);
 }
 
 /** Every enabled job's interval must map to a cron expression. @throws ConfigError (exit 2) naming the setting. */
@@ -54,15 +52,17 @@ export async function runHost(o: HostOptions): Promise<void> {
   const first = loadConfig({ workspace: o.workspace, configFile: o.configFile });
   checkIntervals(first, o.jobs ?? JOBS);
   const paths = workspacePaths(first.workspace, first.config);
-  const pidPath = hostPidPath(paths.deployments);
-  const other = livePid(pidPath);
-  if (other && other.pid !== process.pid)
-    throw new LockError(
-      `the automation host of ${paths.root} is already running (pid ${other.pid}, since ${other.started})`,
-      "use `capp automation status`, or `capp automation stop` first",
-    );
-  writePidFile(pidPath, paths.root);
-  const db = new StateDb(paths.stateDb);
+  const lock = await acquireDaemonLock(hostPidPath(paths.deployments), "automation host", {
+    running: `the automation host of ${paths.root} is already running`,
+    fix: "use `capp automation status`, or `capp automation stop` first",
+  });
+  let db: StateDb;
+  try {
+    db = new StateDb(paths.stateDb);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const clock = new SystemClock();
   const running = new Set<Promise<unknown>>();
   const tasks: ReturnType<typeof cron.schedule>[] = [];
@@ -144,6 +144,6 @@ export async function runHost(o: HostOptions): Promise<void> {
       message: `automation host stopped (pid ${process.pid})`,
     });
     db.close();
-    removeOwnPidFile(pidPath);
+    lock.release();
   }
 }

@@ -1,11 +1,15 @@
 /**
- * `automation stop`: the host first (so nothing restarts what we stop next), then every process
- * recorded in the supervisor registry, each by pid + start time; nothing else is touched (F-03, F-04).
+ * `automation stop`: the host first (so nothing restarts what we stop next), then the standalone
+ * daemons (watchdog, monitor, deploy daemon: their pid files are named in one place,
+ * `PID_FILES`), then every process recorded in the supervisor registry, each by pid + start time,
+ * with what is left of its process group; nothing else is touched (F-03, F-04). A corrupt
+ * registry falls back to its last good copy (`supervisor.json.bak`).
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { daemonPidFiles } from "../core/jobs/lock.js";
 import { JsonRegistryStore } from "../core/supervisor/registry.js";
-import { terminateProcess } from "../core/supervisor/terminate.js";
+import { reapGroup, terminateProcess } from "../core/supervisor/terminate.js";
 import type { WorkspacePaths } from "../core/workspace/paths.js";
 import { hostPidPath } from "./host.js";
 import { livePid } from "./pidfile.js";
@@ -21,26 +25,33 @@ export function registryPath(paths: WorkspacePaths): string {
   return join(paths.deployments, "supervisor.json");
 }
 
-/** Stop the host, then the supervised processes, then other capp daemons with pid files (watchdog). */
+/** Stop the host, then the standalone daemons, then the supervised processes (and their groups). */
 export async function stopAutomation(paths: WorkspacePaths, graceMs: number): Promise<StopReport> {
   const report: StopReport = { children: [] };
-  for (const file of [hostPidPath(paths.deployments), join(paths.deployments, "watchdog.pid.json")]) {
-    const rec = livePid(file);
-    if (!rec) continue;
+  const host = livePid(hostPidPath(paths.deployments));
+  if (host) {
+    const how = await terminateProcess({ pid: host.pid, startTicks: host.startTicks! }, graceMs);
+    report.host = { pid: host.pid, how };
+  }
+  for (const d of daemonPidFiles(paths.deployments)) {
+    const rec = livePid(d.file);
+    if (!rec || rec.pid === process.pid) continue;
     const how = await terminateProcess({ pid: rec.pid, startTicks: rec.startTicks! }, graceMs);
-    if (file === hostPidPath(paths.deployments)) report.host = { pid: rec.pid, how };
-    else report.children.push({ name: "watchdog", pid: rec.pid, how });
+    report.children.push({ name: d.name, pid: rec.pid, how });
   }
   const reg = registryPath(paths);
-  if (existsSync(reg)) {
+  if (existsSync(reg) || existsSync(`${reg}.bak`)) {
     const store = new JsonRegistryStore(reg);
-    const state = store.load();
+    const state = store.loadLastGood();
     for (const inst of Object.values(state.instances)) {
       if (!inst.pid || inst.startTicks === undefined || inst.startTicks === null) continue;
-      const how = await terminateProcess(
+      let how: string = await terminateProcess(
         { pid: inst.pid, startTicks: inst.startTicks, pgid: inst.pgid ?? undefined },
         graceMs,
       );
+      // the leader is gone but the processes it forked still run in its group
+      if (inst.pgid === inst.pid && (await reapGroup(inst.pgid, graceMs)) > 0 && how === "not-running")
+        how = "group reaped";
       if (how !== "not-running") report.children.push({ name: `${inst.name}#${inst.index}`, pid: inst.pid, how });
       inst.stopped = true;
     }

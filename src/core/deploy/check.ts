@@ -18,9 +18,10 @@
 import type { CappConfig } from "../config/schema.js";
 import { singleModelManifest } from "../ensemble/load.js";
 import { type Manifest, readManifest } from "../ensemble/manifest.js";
-import { ConfigError, errorMessage } from "../errors.js";
+import { ConfigError, DataError, errorMessage } from "../errors.js";
 import { openStudyStorage } from "../optuna/storage.js";
 import type { StateDb } from "../state/db.js";
+import { isSameProcess } from "../supervisor/procinfo.js";
 import type { ProcessIdentity } from "../supervisor/terminate.js";
 import { confinedPath, type WorkspacePaths } from "../workspace/paths.js";
 import { type GateResult, runGate } from "./gate.js";
@@ -35,7 +36,7 @@ import {
   writeSeedExports,
 } from "./history.js";
 import { judge } from "./improvement.js";
-import { relToRoot, signalTrader, writePointer, writeSnapshot } from "./pointer.js";
+import { reconcilePointer, relToRoot, signalTrader, withDeployLock, writePointer, writeSnapshot } from "./pointer.js";
 import { adaptiveThresholds, type GateThresholds } from "./thresholds.js";
 
 /** Inputs of a deploy check. Unset options come from `config.deploy`. */
@@ -89,6 +90,13 @@ export interface DeployCheckResult {
  *   DataError when the Optuna DB cannot be read.
  */
 export async function deployCheck(o: DeployCheckOptions): Promise<DeployCheckResult> {
+  return withDeployLock(o.paths, async () => {
+    reconcilePointer(o.db, o.paths, o.nowMs);
+    return deployCheckLocked(o);
+  });
+}
+
+async function deployCheckLocked(o: DeployCheckOptions): Promise<DeployCheckResult> {
   const c = o.config;
   const study = o.study ?? c.study.active;
   if (!study)
@@ -200,6 +208,12 @@ export async function deployCheck(o: DeployCheckOptions): Promise<DeployCheckRes
     }
     const gate = await runGate(o.paths, c, manifest, thresholds, c.deploy.heldOutDays);
     details.gate = gate;
+    // an error while validating is not a verdict: nothing is recorded, the next check retries
+    if (gate.error !== undefined)
+      throw new DataError(
+        `the validation of ensemble v${manifest.version} for ${trialTxt} could not run: ${gate.error}`,
+        "fix or restore the file named above; the next deploy check validates again",
+      );
     if (!gate.passed) {
       const message = `${trialTxt} failed validation on ensemble v${manifest.version}: ${gate.failures.join("; ")}`;
       recordAction(o.db, { ...base, action: "FAILED_VALIDATION", details: { message, ...gateKey, gate } });
@@ -228,9 +242,10 @@ export async function deployCheck(o: DeployCheckOptions): Promise<DeployCheckRes
     value: Number.isFinite(best.value) ? best.value : null,
     deployed_at: new Date(o.nowMs).toISOString(),
   };
-  writePointer(o.paths, pointer);
-  const pid = signalTrader(o.trader);
-  const record: DeploymentRecord = { ...pointer, source, pid };
+  // the DB row is the truth and is committed first; the pointer follows (a crash or a full disk
+  // between them is repaired by `reconcilePointer` at the next check), then the trader is signalled
+  const alive = o.trader && isSameProcess(o.trader.pid, o.trader.startTicks) ? o.trader.pid : null;
+  const record: DeploymentRecord = { ...pointer, source, pid: alive };
   const message = `deployed ${c.deploy.mode === "single" ? "single model" : `ensemble v${manifest.version} (${manifest.model_count} members)`} as deployment ${n}, triggered by ${trialTxt}; ${passedTxt}`;
   recordAction(o.db, {
     ...base,
@@ -238,6 +253,8 @@ export async function deployCheck(o: DeployCheckOptions): Promise<DeployCheckRes
     details: { message, ...gateKey, gate: details.gate ?? null },
     deployment: record,
   });
+  writePointer(o.paths, pointer);
+  signalTrader(o.trader);
   writeSeedExports(o.db, o.paths);
   details.deployment = record;
   return { ok: true, action: "DEPLOYED", summary: message, details };

@@ -18,6 +18,8 @@ export interface GateResult {
   passed: boolean;
   /** Why it failed (threshold misses or the error), empty when passed. */
   failures: string[];
+  /** Set when the gate could not run (an error, e.g. a corrupt bars.db): not a verdict, never cached. */
+  error?: string;
   thresholds: GateThresholds;
   /** Held-out window (ISO UTC), when the bars were found. */
   from?: string;
@@ -71,7 +73,13 @@ export async function runGate(
       },
     };
   } catch (err) {
-    return { passed: false, failures: [`validation error: ${errorMessage(err)}`], thresholds, ...window };
+    return {
+      passed: false,
+      failures: [`validation error: ${errorMessage(err)}`],
+      error: errorMessage(err),
+      thresholds,
+      ...window,
+    };
   } finally {
     await runner?.release();
   }

@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import { CappError, DataError, ExitCode } from "../errors.js";
 import type { StateDb } from "../state/db.js";
+import { isSameProcess } from "../supervisor/procinfo.js";
 import type { ProcessIdentity } from "../supervisor/terminate.js";
 import { confinedPath, type WorkspacePaths } from "../workspace/paths.js";
 import {
@@ -17,7 +18,7 @@ import {
   recordAction,
   writeSeedExports,
 } from "./history.js";
-import { signalTrader, writePointer } from "./pointer.js";
+import { reconcilePointer, signalTrader, writePointer } from "./pointer.js";
 
 /** What a rollback did. */
 export interface RollbackResult {
@@ -40,6 +41,7 @@ export function rollbackDeployment(o: {
   nowMs: number;
   trader?: ProcessIdentity;
 }): RollbackResult {
+  reconcilePointer(o.db, o.paths, o.nowMs);
   const stack = deploymentStack(o.db);
   if (stack.length < 2)
     throw new CappError(
@@ -58,16 +60,16 @@ export function rollbackDeployment(o: {
   const n = lastDeploymentNumber(o.db) + 1;
   const pointer = { ...target, deployment: n, deployed_at: new Date(o.nowMs).toISOString() };
   const { source: _s, pid: _p, restores: _r, replaces: _x, ...bare } = pointer;
-  writePointer(o.paths, bare);
-  const pid = signalTrader(o.trader);
+  const alive = o.trader && isSameProcess(o.trader.pid, o.trader.startTicks) ? o.trader.pid : null;
   const record: DeploymentRecord = {
     ...bare,
     source: target.source,
-    pid,
+    pid: alive,
     restores: target.deployment,
     replaces: current.deployment,
   };
   const summary = `rolled back deployment ${current.deployment} (trial_id ${current.trial_id} of ${current.study}) → deployment ${n} = snapshot of deployment ${target.deployment} (trial_id ${target.trial_id}, ensemble v${target.version})`;
+  // DB row first, then the pointer (see ./pointer.ts)
   recordAction(o.db, {
     ts: o.nowMs,
     action: "ROLLBACK",
@@ -78,6 +80,8 @@ export function rollbackDeployment(o: {
     details: { message: summary },
     deployment: record,
   });
+  writePointer(o.paths, bare);
+  signalTrader(o.trader);
   writeSeedExports(o.db, o.paths);
   return { ok: true, action: "ROLLBACK", summary, deployment: record, previous: current };
 }

@@ -4,13 +4,46 @@
  * start while the recorded process is alive with the same start time (F-30: a recycled pid is not
  * a running daemon). The check-and-write is done under a short proper-lockfile lock on
  * `<pidFile>.lock`, so two daemons starting at the same moment cannot both win.
+ *
+ * `PID_FILES` is the one place that names each pid file: every command that writes, reads or
+ * stops one takes its name from here (a standalone watchdog once survived `automation stop`
+ * because the two disagreed on the name). A held lock is also released when the process exits
+ * (a command that fails early leaves no pid file behind).
  */
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import lockfile from "proper-lockfile";
 import { LockError } from "../errors.js";
 import { writeJsonAtomic } from "../state/atomic.js";
 import { isSameProcess, processStartTicks } from "../supervisor/procinfo.js";
+
+/**
+ * Every pid/lock file of a workspace, by owner. `deployments` is the workspace's `deployments/` folder.
+ * The host's file keeps the name older versions wrote (`automation.pid.json`).
+ */
+export const PID_FILES = {
+  /** The automation host (`capp automation start|host`). */
+  host: (deployments: string) => join(deployments, "automation.pid.json"),
+  /** A standalone `capp watchdog run`, and each `watchdog run --once` pass while it runs. */
+  watchdog: (deployments: string) => join(deployments, "watchdog.pid"),
+  /** `capp monitor run` (the loop). */
+  monitor: (deployments: string) => join(deployments, "monitor.pid"),
+  /** `capp deploy check --daemon` (the loop). */
+  deployDaemon: (deployments: string) => join(deployments, "deploy.pid"),
+  /** One `deploy check` or `deploy rollback` at a time, from any process (host, daemon, cron, a terminal). */
+  deployCheck: (deployments: string) => join(deployments, "deploy_check.pid"),
+  /** One `capp trader run` per session. */
+  trader: (deployments: string, session: string) => join(deployments, `trader_${session}.pid.json`),
+} as const;
+
+/** The long-running daemons `automation stop` stops after the host (their pid files), by name. */
+export function daemonPidFiles(deployments: string): { name: string; file: string }[] {
+  return [
+    { name: "watchdog", file: PID_FILES.watchdog(deployments) },
+    { name: "monitor", file: PID_FILES.monitor(deployments) },
+    { name: "deploy daemon", file: PID_FILES.deployDaemon(deployments) },
+  ];
+}
 
 /** Contents of a daemon pid file. */
 export interface PidRecord {
@@ -45,19 +78,27 @@ export interface DaemonLock {
   release(): void;
 }
 
+/** Wording of the LockError for a lock that is held (defaults: "the WHAT is already running", "stop it first …"). */
+export interface LockWording {
+  /** e.g. "a trader for session replay is already running". */
+  running?: string;
+  fix?: string;
+}
+
 /**
- * Claim `pidFile` for this process.
+ * Claim `pidFile` for this process: atomic across processes (check-and-write under a short
+ * proper-lockfile mutex); a pid file whose process is dead, or whose pid was recycled, is taken over.
  * @param what daemon name for messages, e.g. `watchdog`.
  * @throws LockError (exit 5) naming the running pid when another live instance holds it.
  */
-export async function acquireDaemonLock(pidFile: string, what: string): Promise<DaemonLock> {
+export async function acquireDaemonLock(pidFile: string, what: string, wording: LockWording = {}): Promise<DaemonLock> {
   mkdirSync(dirname(pidFile), { recursive: true });
   let unlock: (() => Promise<void>) | undefined;
   try {
     unlock = await lockfile.lock(pidFile, {
       realpath: false,
-      stale: 10_000,
-      retries: { retries: 20, minTimeout: 25, maxTimeout: 200 },
+      stale: 5_000,
+      retries: { retries: 40, minTimeout: 25, maxTimeout: 250 },
       lockfilePath: `${pidFile}.lock`,
     });
   } catch (err) {
@@ -71,8 +112,9 @@ export async function acquireDaemonLock(pidFile: string, what: string): Promise<
     const other = liveDaemon(pidFile);
     if (other && other.pid !== process.pid) {
       throw new LockError(
-        `the ${what} is already running (pid ${other.pid}, started ${other.started}; ${pidFile})`,
-        `stop it first with \`capp ${what} stop\` (or \`capp automation stop\` when the automation host runs it), or use \`capp ${what} status\``,
+        `${wording.running ?? `the ${what} is already running`} (pid ${other.pid}, started ${other.started}; ${pidFile})`,
+        wording.fix ??
+          `stop it first with \`capp ${what} stop\` (or \`capp automation stop\` when the automation host runs it), or use \`capp ${what} status\``,
       );
     }
     const me: PidRecord = {
@@ -86,13 +128,17 @@ export async function acquireDaemonLock(pidFile: string, what: string): Promise<
     await unlock().catch(() => undefined);
   }
   let released = false;
-  return {
-    pidFile,
-    release() {
-      if (released) return;
-      released = true;
+  const release = () => {
+    if (released) return;
+    released = true;
+    process.off("exit", release);
+    try {
       const r = readPidFile(pidFile);
       if (r?.pid === process.pid) rmSync(pidFile, { force: true });
-    },
+    } catch {
+      // at exit: nothing more to do
+    }
   };
+  process.on("exit", release);
+  return { pidFile, release };
 }

@@ -35,7 +35,7 @@ import type { ProcessSpec } from "../supervisor/spec.js";
 import { type ReconcileReport, Supervisor, type SupervisorEvent } from "../supervisor/supervisor.js";
 import { terminateProcess } from "../supervisor/terminate.js";
 import type { WorkspacePaths } from "../workspace/paths.js";
-import { acquireDaemonLock, type DaemonLock, liveDaemon, type PidRecord, readPidFile } from "./lock.js";
+import { acquireDaemonLock, type DaemonLock, liveDaemon, PID_FILES, type PidRecord, readPidFile } from "./lock.js";
 import { type CappLauncher, defaultCappLauncher, watchdogProcessSpecs } from "./processes.js";
 import { checkReload } from "./reload.js";
 import {
@@ -51,7 +51,7 @@ import { exportWatchdogState, type RetrainKv, WATCHDOG_SOURCE, WD_KV } from "./w
 /** Files of the watchdog inside a workspace. */
 export function watchdogFiles(paths: WorkspacePaths) {
   return {
-    pidFile: join(paths.deployments, "watchdog.pid"),
+    pidFile: PID_FILES.watchdog(paths.deployments),
     registry: join(paths.deployments, "supervisor.json"),
     state: join(paths.deployments, "watchdog_state.json"),
     log: join(paths.logs, "watchdog.log"),
@@ -319,7 +319,7 @@ export class Watchdog {
     const wd = this.o.config.watchdog;
     const rec = this.supervisor.snapshot().instances[instanceKey(wd.traderProcess, 0)];
     if (rec?.pid !== undefined && rec.startTicks !== undefined) return { pid: rec.pid, startTicks: rec.startTicks };
-    const f = readPidFile(join(this.o.paths.deployments, `trader_${wd.traderSession}.pid.json`));
+    const f = readPidFile(PID_FILES.trader(this.o.paths.deployments, wd.traderSession));
     return f && typeof f.startTicks === "number" ? { pid: f.pid, startTicks: f.startTicks } : undefined;
   }
 

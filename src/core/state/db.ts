@@ -3,10 +3,12 @@
  * deployments, orders (by client order id), fills, equity snapshots, and small key/value state.
  * One place for state (DESIGN.md principle 7); the seed's JSON files are exports of it.
  */
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import Database from "better-sqlite3";
-import { DataError } from "../errors.js";
+import { DataError, DiskFullError } from "../errors.js";
+import { isDiskFull, writeJsonAtomic } from "./atomic.js";
+import { noteDbFile, sqliteCode } from "./faults.js";
 
 /** Severity of an event, as in the seed's watchdog alerts. */
 export type Severity = "INFO" | "WARNING" | "ERROR" | "CRITICAL";
@@ -62,34 +64,52 @@ const MIGRATIONS: string[] = [
 export class StateDb {
   readonly db: Database.Database;
 
-  /** Open (and migrate) the DB at `path`. @throws DataError if the file is not a usable SQLite DB. */
+  /**
+   * Open (and migrate) the DB at `path`. Safe when several processes open a new DB at once: the
+   * schema version is read and the migrations run inside one `BEGIN IMMEDIATE` transaction.
+   * @throws DataError if the file is not a usable SQLite DB, or when it is missing or empty while
+   *   the workspace holds history written with it (`refuseLostHistory`); DiskFullError (exit 6)
+   *   when the disk is full.
+   */
   constructor(readonly path: string) {
-    mkdirSync(dirname(path), { recursive: true });
+    if (path !== ":memory:") refuseLostHistory(path);
+    let handle: Database.Database | undefined;
     try {
-      this.db = new Database(path);
+      mkdirSync(dirname(path), { recursive: true });
+      handle = new Database(path);
+      this.db = handle;
       this.db.pragma("busy_timeout = 10000");
-      this.db.pragma("journal_mode = WAL");
+      journalWal(this.db);
       this.db.pragma("synchronous = NORMAL");
       this.migrate();
     } catch (err) {
+      try {
+        handle?.close();
+      } catch {
+        // already failing
+      }
+      if (isDiskFull(err) || sqliteCode(err) === "SQLITE_FULL") throw new DiskFullError(path, { cause: err });
       throw new DataError(
         `state DB ${path} cannot be opened: ${(err as Error).message}`,
-        `move ${path} aside (capp recreates it; the JSON exports in deployments/ keep the last state)`,
+        `stop capp and move ${path} aside, or restore it from a backup (the JSON exports in deployments/ keep the last state)`,
         { cause: err },
       );
     }
+    noteDbFile(path);
+    if (path !== ":memory:") markHistory(path);
   }
 
   private migrate(): void {
-    const version = this.db.pragma("user_version", { simple: true }) as number;
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      this.db
-        .transaction(() => {
-          this.db.exec(MIGRATIONS[v]);
-          this.db.pragma(`user_version = ${v + 1}`);
-        })
-        .immediate();
-    }
+    if ((this.db.pragma("user_version", { simple: true }) as number) >= MIGRATIONS.length) return;
+    // the version is read again inside the write transaction: another process may have migrated
+    // between the read above and our lock (six processes opening a new workspace at once)
+    this.db
+      .transaction(() => {
+        const version = this.db.pragma("user_version", { simple: true }) as number;
+        for (let v = version; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v]);
+        if (version < MIGRATIONS.length) this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+      })
+      .immediate();
   }
 
   /** Record an event. @returns its id. */
@@ -161,4 +181,90 @@ export class StateDb {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/**
+ * `PRAGMA journal_mode = WAL`, retried: switching a new DB to WAL needs a moment of exclusive
+ * access and SQLite answers SQLITE_BUSY at once (without the busy handler) when another process
+ * opens the same new file in that moment.
+ */
+function journalWal(db: Database.Database): void {
+  for (let i = 0; ; i++) {
+    try {
+      db.pragma("journal_mode = WAL");
+      return;
+    } catch (err) {
+      if (sqliteCode(err) !== "SQLITE_BUSY" || i >= 200) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 + Math.floor(Math.random() * 20));
+    }
+  }
+}
+
+/** The marker a workspace's state DB leaves next to itself: this workspace has a history. */
+export function historyMarker(dbPath: string): string {
+  return `${dbPath}.history`;
+}
+
+/** Write the history marker once (only for a workspace's `deployments/capp.db`; best effort). */
+function markHistory(dbPath: string): void {
+  if (!isWorkspaceDb(dbPath)) return;
+  const m = historyMarker(dbPath);
+  if (existsSync(m)) return;
+  try {
+    writeJsonAtomic(m, {
+      note: "capp's state DB (capp.db) was created here; a missing or empty capp.db is refused, not recreated",
+      since: new Date().toISOString(),
+    });
+  } catch {
+    // a full disk here is reported by the next write that matters
+  }
+}
+
+function isWorkspaceDb(path: string): boolean {
+  return basename(path) === "capp.db" && basename(dirname(path)) === "deployments";
+}
+
+/**
+ * Proof that the workspace had a state DB: its marker; or, for a zero-length DB (truncated), the
+ * deployment pointer or a local-exchange journal. (The seed's `deployment_state.json` and
+ * `deployment_log.json` do not count: a seed workspace has them before its first capp run.)
+ */
+function historyFiles(dbPath: string, size: number): string[] {
+  const dep = dirname(dbPath);
+  const out: string[] = [];
+  if (existsSync(historyMarker(dbPath))) out.push(historyMarker(dbPath));
+  if (size !== 0) return out;
+  if (existsSync(join(dep, "deployment.json"))) out.push(join(dep, "deployment.json"));
+  const pt = join(dirname(dep), "paper_trades");
+  try {
+    for (const f of readdirSync(pt)) if (f.endsWith("_exchange.json")) out.push(join(pt, f));
+  } catch {
+    // no paper_trades folder
+  }
+  return out;
+}
+
+/**
+ * A missing or zero-length state DB is created only in a workspace without history: when its
+ * marker (`capp.db.history`, written when the DB is first opened) exists — or, for an empty DB,
+ * the deployment pointer or an exchange journal — the DB that recorded them was lost (deleted, or
+ * truncated by a full disk), and opening a new empty one would silently drop every deployment,
+ * order and fill. Only for the workspace's own `deployments/capp.db` (other paths are tests').
+ * @throws DataError (exit 3) naming the DB, the files that prove history, and the fix.
+ */
+export function refuseLostHistory(path: string): void {
+  if (!isWorkspaceDb(path)) return;
+  let size = -1;
+  try {
+    size = statSync(path).size;
+  } catch {
+    // missing
+  }
+  if (size > 0) return;
+  const files = historyFiles(path, size);
+  if (files.length === 0) return;
+  throw new DataError(
+    `state DB ${path} is ${size === 0 ? "empty (0 bytes)" : "missing"} but the workspace has history written with it (${files.slice(0, 3).join(", ")}${files.length > 3 ? `, +${files.length - 3} more` : ""}); capp will not start a new empty history`,
+    `restore ${path} from a backup; or, to start a new history on purpose, move ${path} (if any) and the files named here aside`,
+  );
 }

@@ -6,6 +6,7 @@
  * implementation writes atomically (temp + fsync + rename). The registry assumes a single writer
  * (the lead holds the watchdog lock around a Supervisor).
  */
+import { existsSync } from "node:fs";
 import { z } from "zod";
 import { DataError } from "../errors.js";
 import { readJsonFile, writeJsonAtomic } from "../state/atomic.js";
@@ -25,6 +26,10 @@ export const instanceRecordSchema = z.object({
   startedAt: z.number().optional(),
   /** Epoch ms of every restart attempt still inside the policy window (successful or not). */
   restarts: z.array(z.number()).default([]),
+  /** CLOCK_MONOTONIC ms of the same attempts (durations; see SupervisorOptions.mono). */
+  monoRestarts: z.array(z.number()).optional(),
+  /** CLOCK_MONOTONIC ms of the last exit (the back-off counts from it). */
+  monoExitAt: z.number().optional(),
   /** True once the restart limit was hit; no attempts until reset. */
   circuitOpen: z.boolean().default(false),
   circuitOpenedAt: z.number().optional(),
@@ -85,14 +90,36 @@ export class JsonRegistryStore implements RegistryStore {
       const key = issue ? issue.path.join(".") : "";
       throw new DataError(
         `${this.path}: not a supervisor registry (${key ? `${key}: ` : ""}${issue?.message ?? "invalid"})`,
-        `stop the supervised processes by hand, then delete ${this.path} so capp can rebuild it`,
+        existsSync(this.bakPath)
+          ? `run \`capp automation stop\` (it uses the last good copy ${this.bakPath}), then \`cp ${this.bakPath} ${this.path}\``
+          : `stop the supervised processes by hand, then delete ${this.path} so capp can rebuild it`,
       );
     }
     return r.data;
   }
 
+  /** The last good copy, written after every successful save. */
+  get bakPath(): string {
+    return `${this.path}.bak`;
+  }
+
+  /**
+   * `load()`, or when the registry is corrupt, its last good copy (for stopping what it recorded).
+   * @throws DataError when both are unreadable.
+   */
+  loadLastGood(): RegistryState {
+    try {
+      return this.load();
+    } catch (err) {
+      if (!existsSync(this.bakPath)) throw err;
+      return new JsonRegistryStore(this.bakPath).load();
+    }
+  }
+
+  /** Save atomically, then refresh the last good copy (`<path>.bak`). */
   save(state: RegistryState): void {
     writeJsonAtomic(this.path, state);
+    writeJsonAtomic(this.bakPath, state);
   }
 }
 

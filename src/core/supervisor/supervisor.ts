@@ -24,7 +24,7 @@ import { type InstanceRecord, instanceKey, type RegistryState, type RegistryStor
 import { type Resolution, resolveCommand } from "./resolve.js";
 import { spawnDetached } from "./spawn.js";
 import { type ProcessSpec, restartGapMs } from "./spec.js";
-import { terminateProcess } from "./terminate.js";
+import { reapGroup, terminateProcess } from "./terminate.js";
 
 /** Severity of a supervisor event (the original watchdog's alert levels; same type as notifications). */
 export type { Severity };
@@ -84,6 +84,13 @@ export interface SupervisorOptions {
   env?: NodeJS.ProcessEnv;
   /** Injected time (default SystemClock). Policy times use it; signal grace periods are real time. */
   clock?: Clock;
+  /**
+   * Monotonic milliseconds for durations (restart back-off, the restart window), so a wall-clock
+   * step cannot stall or hurry restarts. Default: with the system clock, CLOCK_MONOTONIC
+   * (`process.hrtime`, shared by every process since boot, so it survives a supervisor restart);
+   * with an injected (simulated) clock, that clock's `now()`.
+   */
+  mono?: () => number;
   /** Receives every event; exceptions it throws are swallowed. */
   onEvent?: (e: SupervisorEvent) => void;
   /** Seconds between passes of `run` (default 60, the original watchdog's `--check-interval`). */
@@ -145,6 +152,7 @@ export class Supervisor {
   private readonly specs: ProcessSpec[];
   private readonly store: RegistryStore;
   private readonly clock: Clock;
+  private readonly mono: () => number;
   private readonly baseCwd: string;
   private readonly baseEnv: NodeJS.ProcessEnv;
   private readonly checkIntervalMs: number;
@@ -154,6 +162,7 @@ export class Supervisor {
   private readonly children = new Map<string, Child>();
   private readonly announced = new Set<string>();
   private readonly intentional = new Set<number>();
+  private readonly reaping = new Set<Promise<void>>();
   private chain: Promise<unknown> = Promise.resolve();
   private wakeCtl: AbortController | undefined;
   private pendingWake = false;
@@ -165,6 +174,7 @@ export class Supervisor {
     this.specs = opts.specs;
     this.store = opts.store;
     this.clock = opts.clock ?? new SystemClock();
+    this.mono = opts.mono ?? (this.clock instanceof SystemClock ? monotonicMs : () => (this.clock as Clock).now());
     this.baseCwd = resolve(opts.cwd ?? process.cwd());
     this.baseEnv = opts.env ?? process.env;
     this.checkIntervalMs = (opts.checkIntervalSec ?? 60) * 1000;
@@ -257,6 +267,7 @@ export class Supervisor {
         rec.circuitOpen = false;
         rec.circuitOpenedAt = undefined;
         rec.restarts = [];
+        rec.monoRestarts = undefined;
         rec.lastReason = "reset";
         this.emit("INFO", "reset", rec, "circuit closed and restart counters cleared");
       }
@@ -368,7 +379,17 @@ export class Supervisor {
     }
     const now = this.clock.now();
     const window = spec.restart.windowSec * 1000;
-    rec.restarts = rec.restarts.filter((t) => now - t < window);
+    const mono = this.mono();
+    const monos = rec.monoRestarts ?? (rec.restarts.length === 0 ? [] : undefined);
+    if (monos && monos.length === rec.restarts.length && monos.every((m) => m <= mono)) {
+      // durations on the monotonic clock (a wall-clock step neither keeps nor drops attempts)
+      const keep = monos.map((m) => mono - m < window);
+      rec.restarts = rec.restarts.filter((_, i) => keep[i]);
+      rec.monoRestarts = monos.filter((_, i) => keep[i]);
+    } else {
+      rec.restarts = rec.restarts.filter((t) => now - t < window);
+      rec.monoRestarts = undefined; // written before monotonic times, or before a reboot
+    }
 
     // 1. Is the recorded process alive (pid + start time)?
     let adoptedNow = false;
@@ -424,8 +445,10 @@ export class Supervisor {
     const reason = reused
       ? `pid ${pid} now belongs to another process (start time differs); not signalled`
       : `pid ${pid} is gone (exit status unknown: not our child)`;
+    if (rec.pgid === pid) this.reap(rec, pid);
     clearPid(rec);
     rec.lastExitAt = this.clock.now();
+    rec.monoExitAt = this.mono();
     rec.lastExitCode = null;
     rec.lastSignal = null;
     rec.lastReason = "exited";
@@ -513,14 +536,17 @@ export class Supervisor {
     }
     if (isRestart) {
       const k = rec.restarts.length;
-      const last = rec.restarts[k - 1];
-      const due = Math.max(
-        (rec.lastExitAt ?? 0) + restartGapMs(policy, 0),
-        last === undefined ? 0 : last + restartGapMs(policy, k),
-      );
       const now = this.clock.now();
-      if (now < due) return { ...base, state: "waiting", nextAttemptAt: due, reason: rec.lastReason };
+      const mono = this.mono();
+      const monoOk = rec.monoExitAt !== undefined && rec.monoExitAt <= mono && (rec.monoRestarts?.length ?? 0) === k;
+      // back-off on the monotonic clock when the record has it; the wall clock otherwise
+      const [t, exitAt, last] = monoOk
+        ? [mono, rec.monoExitAt as number, rec.monoRestarts?.[k - 1]]
+        : [now, rec.lastExitAt ?? 0, rec.restarts[k - 1]];
+      const due = Math.max(exitAt + restartGapMs(policy, 0), last === undefined ? 0 : last + restartGapMs(policy, k));
+      if (t < due) return { ...base, state: "waiting", nextAttemptAt: now + (due - t), reason: rec.lastReason };
       rec.restarts.push(now);
+      rec.monoRestarts = monoOk ? [...(rec.monoRestarts ?? []), mono] : rec.restarts.map(() => mono);
       this.emit(
         "INFO",
         "restart",
@@ -574,6 +600,7 @@ export class Supervisor {
       const result = await sub;
       clearPid(rec);
       rec.lastExitAt = now;
+      rec.monoExitAt = this.mono();
       rec.lastExitCode = null;
       rec.lastSignal = null;
       rec.lastReason = `spawn failed: ${result.shortMessage ?? errorMessage(result)}`;
@@ -614,8 +641,10 @@ export class Supervisor {
     if (child?.pid === pid) this.children.delete(key);
     const rec = this.state.instances[key];
     if (this.intentional.has(pid) || !rec || rec.pid !== pid || rec.startTicks !== startTicks) return;
+    if (rec.pgid === pid) this.reap(rec, pid);
     clearPid(rec);
     rec.lastExitAt = this.clock.now();
+    rec.monoExitAt = this.mono();
     rec.lastExitCode = code;
     rec.lastSignal = signal;
     rec.lastReason = "exited";
@@ -624,6 +653,26 @@ export class Supervisor {
     this.emit(this.exitSeverity(rec), "exited", rec, `pid ${pid} ${how}`, pid);
     this.save();
     this.wake();
+  }
+
+  /**
+   * The leader `pid` of its own process group exited: reap what it left in the group (forked
+   * children keep running otherwise, and survive `automation stop`). Runs in the background; the
+   * pass that follows does not wait for it.
+   */
+  private reap(rec: InstanceRecord, pid: number): void {
+    const p = reapGroup(pid, this.stopGraceMs)
+      .then((n) => {
+        if (n > 0) this.emit("WARNING", "exited", rec, `reaped ${n} process(es) left in the group of pid ${pid}`, pid);
+      })
+      .catch(() => undefined);
+    this.reaping.add(p);
+    void p.finally(() => this.reaping.delete(p));
+  }
+
+  /** Wait for background group reaping to finish (tests, and `stopAll`). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.reaping]);
   }
 
   /**
@@ -640,6 +689,8 @@ export class Supervisor {
       if (rec.startTicks !== undefined) {
         const identity = { pid, startTicks: rec.startTicks, ...(rec.pgid !== undefined ? { pgid: rec.pgid } : {}) };
         outcome = await terminateProcess(identity, this.stopGraceMs);
+        if (rec.pgid === pid && (await reapGroup(pid, this.stopGraceMs)) > 0 && outcome === "not-running")
+          outcome = "terminated";
       }
       const child = this.children.get(key);
       if (child?.pid === pid) await Promise.race([child.done, sleepReal(1000)]);
@@ -649,6 +700,7 @@ export class Supervisor {
     if (rec.pid === pid) {
       clearPid(rec);
       rec.lastExitAt = this.clock.now();
+      rec.monoExitAt = this.mono();
       rec.lastExitCode = null;
       rec.lastSignal = outcome === "killed" ? "SIGKILL" : outcome === "terminated" ? "SIGTERM" : null;
       rec.lastReason = reason;
@@ -656,6 +708,11 @@ export class Supervisor {
     this.save();
     return outcome !== "not-running";
   }
+}
+
+/** CLOCK_MONOTONIC in ms (system-wide since boot; never steps with the wall clock). */
+function monotonicMs(): number {
+  return Number(process.hrtime.bigint() / 1_000_000n);
 }
 
 function clearPid(rec: InstanceRecord): void {

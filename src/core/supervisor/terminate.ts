@@ -56,3 +56,29 @@ export async function terminateProcess(p: ProcessIdentity, graceMs = 10_000): Pr
   while (Date.now() < killDeadline && !gone()) await realSleep(25);
   return "killed";
 }
+
+/**
+ * Reap what is left of a process group whose leader has exited (a supervised child that forked
+ * and then crashed leaves its children running in its group): SIGTERM the group, wait up to
+ * `graceMs` of real time, then SIGKILL. A pgid is only reused after every member has exited, so
+ * the members found are that leader's descendants. Our own group is never signalled, nor a
+ * group whose leader pid is alive (the leader still runs, or the pid was recycled: not ours).
+ * @returns how many processes were in the group when reaping began (0: nothing to do).
+ */
+export async function reapGroup(pgid: number | undefined, graceMs = 5_000): Promise<number> {
+  if (pgid === undefined || pgid <= 1 || pgid === readProcStat(process.pid)?.pgid) return 0;
+  const leader = readProcStat(pgid);
+  if (leader && leader.state !== "Z" && leader.state !== "X") return 0;
+  const n = groupMembers(pgid).length;
+  if (n === 0) return 0;
+  send(-pgid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    await realSleep(50);
+    if (groupMembers(pgid).length === 0) return n;
+  }
+  send(-pgid, "SIGKILL");
+  const killDeadline = Date.now() + 2000;
+  while (Date.now() < killDeadline && groupMembers(pgid).length > 0) await realSleep(25);
+  return n;
+}

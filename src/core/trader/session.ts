@@ -21,14 +21,14 @@
  * looked up by its client order id before the next bar (never re-sent under another id).
  * Errors retrying cannot fix (401, 403 on a read) are thrown.
  */
-import { appendFileSync, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { isTransientBrokerError } from "../broker/retry.js";
 import type { Broker, Order, Position } from "../broker/types.js";
 import type { Clock } from "../clock.js";
 import type { EnsembleRunner } from "../ensemble/runner.js";
 import { BrokerError, DataError, errorMessage } from "../errors.js";
 import type { FeatureMatrix } from "../market/features.js";
-import { writeJsonAtomic } from "../state/atomic.js";
+import { appendFileWhole, writeJsonAtomic } from "../state/atomic.js";
 import type { Severity, StateDb } from "../state/db.js";
 import { type OrderRow, TradingStore } from "../state/trading.js";
 import {
@@ -496,18 +496,28 @@ export class TraderSession {
       btc_hodl: btc >= 0 ? (this.p.capital * prices[btc]) / p0[btc] : Number.NaN,
       ew_hodl: (this.p.capital / n) * prices.reduce((s, p, i) => s + p / p0[i], 0),
     };
-    this.store.addEquity({
-      session: this.o.id,
-      bar_time: barTime,
-      ts: this.o.clock.now(),
-      cash: account.cash,
-      equity,
-      positions: Object.fromEntries(tickers.map((s, i) => [s, holdings[i]])),
-      benchmark,
-    });
-    this.p.lastBar = barTime;
-    this.p.pollCount++;
-    this.save();
+    // the bar's equity row and the session's risk state commit together (issue 9): a kill between
+    // them re-fired the portfolio stop and shifted the cooldown on the next bar
+    const prev = { lastBar: this.p.lastBar, pollCount: this.p.pollCount };
+    try {
+      this.o.db.db.transaction(() => {
+        this.store.addEquity({
+          session: this.o.id,
+          bar_time: barTime,
+          ts: this.o.clock.now(),
+          cash: account.cash,
+          equity,
+          positions: Object.fromEntries(tickers.map((s, i) => [s, holdings[i]])),
+          benchmark,
+        });
+        this.p.lastBar = barTime;
+        this.p.pollCount++;
+        this.save();
+      })();
+    } catch (err) {
+      Object.assign(this.p, prev);
+      throw err;
+    }
     if (this.o.csvPath) this.appendCsv(barTime, account.cash, equity, holdings, prices, decision.mean);
     return report;
   }
@@ -523,12 +533,12 @@ export class TraderSession {
     const path = this.o.csvPath!;
     const t = this.o.tickers;
     if (!existsSync(path))
-      appendFileSync(
+      appendFileWhole(
         path,
         `${["timestamp", "cash", "total_asset", ...t.map((x) => `holding_${x}`), ...t.map((x) => `price_${x}`), ...t.map((x) => `action_${x}`)].join(",")}\n`,
       );
     const f = (x: number) => x.toFixed(6);
-    appendFileSync(
+    appendFileWhole(
       path,
       `${[new Date(barTime).toISOString(), f(cash), f(equity), ...Array.from(h, f), ...Array.from(p, f), ...Array.from(a, f)].join(",")}\n`,
     );
