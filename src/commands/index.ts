@@ -8,6 +8,7 @@ import { registerDeploy } from "./deploy.js";
 import { registerEnsemble } from "./ensemble.js";
 import { registerExchange } from "./exchange.js";
 import { registerInit } from "./init.js";
+import { registerModels } from "./models.js";
 import { registerMonitor } from "./monitor.js";
 import { registerNotify } from "./notify.js";
 import type { GlobalOptions } from "./output.js";
@@ -33,4 +34,5 @@ export function registerCommands(program: Command, globals: () => GlobalOptions)
   registerMonitor(program, globals);
   registerNotify(program, globals);
   registerTrain(program, globals);
+  registerModels(program, globals);
 }
