@@ -1,7 +1,8 @@
 /** `capp backtest [--ensemble | --model DIR] [--from] [--to] [--out DIR]`. */
 import type { Command } from "commander";
+import { benchmarkText, NO_TRADES_TEXT } from "../core/backtest/metrics.js";
 import { makeCtx } from "./context.js";
-import { type GlobalOptions, printJson, say } from "./output.js";
+import { color, type GlobalOptions, printJson, say } from "./output.js";
 import { progress } from "./progress.js";
 
 /** Parse an ISO date/time (UTC when no zone) or throw a ConfigError naming the flag; impossible dates (02-30) are refused. */
@@ -89,10 +90,8 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
           `  total return ${pct(m.totalReturn)}  Sharpe ${m.sharpe.toFixed(2)}  Sortino ${m.sortino.toFixed(2)}  max drawdown ${pct(m.maxDrawdown)}`,
         );
         say(opts, `  trades ${m.trades}  fees ${m.fees.toFixed(2)} USD`);
-        say(
-          opts,
-          `  BTC HODL ${pct(m.btcHodlReturn)} → alpha ${pct(m.alphaBtc)};  equal-weight HODL ${pct(m.ewHodlReturn)} → alpha ${pct(m.alphaEw)}`,
-        );
+        if (m.noTrades) say(opts, color.yellow(`  ${NO_TRADES_TEXT}`));
+        say(opts, `  ${benchmarkText(m)}`);
         say(opts, `  wrote ${join(out, "equity.csv")}, ${join(out, "chart.svg")}, ${join(out, "report.json")}`);
       } finally {
         bar.stop();

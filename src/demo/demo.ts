@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { equityChartSvg } from "../core/backtest/chart.js";
-import { computeMetrics, type Metrics } from "../core/backtest/metrics.js";
+import { computeMetrics, type Metrics, pctText } from "../core/backtest/metrics.js";
 import { LocalBroker } from "../core/broker/local.js";
 import { SimulatedClock } from "../core/clock.js";
 import { loadConfig } from "../core/config/load.js";
@@ -314,7 +314,7 @@ function markdown(r: DemoReport, deployedDuring: number): string {
           "|---|---|",
           `| equity | ${m.startEquity.toFixed(2)} → ${m.endEquity.toFixed(2)} USD |`,
           `| total return | ${pct(m.totalReturn)} |`,
-          `| BTC HODL | ${pct(m.btcHodlReturn)} (alpha ${pct(m.alphaBtc)}) |`,
+          `| BTC HODL | ${m.btcHodlReturn === null ? (m.btcBenchmark.reason ?? "unavailable") : `${pctText(m.btcHodlReturn)} (alpha ${pctText(m.alphaBtc)})`} |`,
           `| equal-weight HODL | ${pct(m.ewHodlReturn)} (alpha ${pct(m.alphaEw)}) |`,
           `| Sharpe / Sortino | ${m.sharpe.toFixed(2)} / ${m.sortino.toFixed(2)} |`,
           `| max drawdown | ${pct(m.maxDrawdown)} |`,
