@@ -51,6 +51,11 @@ export function registerDemo(program: Command, globals: () => GlobalOptions): vo
         }
         say(
           opts,
+          `validation gate on the held-out days: ${r.gate.passed === null ? r.gate.action : r.gate.passed ? "passed" : "refused"}${r.gate.failures.length ? ` (${r.gate.failures.join("; ")})` : ""}`,
+        );
+        say(opts, `overfitting: ${r.gate.overfitting ?? "not measured"}`);
+        say(
+          opts,
           `deployments: ${r.deployments.map((d) => d.action).join(", ") || "none"}; alerts: ${r.alerts.length}`,
         );
         say(
