@@ -69,9 +69,24 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
         mkdirSync(out, { recursive: true });
         const title = `${f.model ? `model ${f.model}` : `ensemble v${r.ensembleVersion} (${r.members} members)`}: ${new Date(fromMs).toISOString().slice(0, 10)} → ${new Date(toMs).toISOString().slice(0, 10)}`;
         writeBacktestOutputs(r, join(out, "equity.csv"), join(out, "chart.svg"), title);
+        // which bars the candidate was trained on (issue 12 §4): a backtest over them is not a validation
+        const { trainedUntil } = await import("../core/deploy/check.js");
+        const { readManifest } = await import("../core/ensemble/manifest.js");
+        let trained: { trainedUntilMs?: number; trainedUntilSource?: string } = {};
+        try {
+          const man = f.model ? undefined : readManifest(ctx.paths.manifest);
+          if (man) trained = trainedUntil(ctx.paths, c, man.study_name, man);
+          else if (c.training.endDate) trained = trainedUntil(ctx.paths, c, "", { members: [] });
+        } catch {
+          trained = {};
+        }
+        const overlaps = trained.trainedUntilMs !== undefined && trained.trainedUntilMs >= fromMs;
         const report = {
           ok: true,
           title,
+          trainedUntil: trained.trainedUntilMs !== undefined ? new Date(trained.trainedUntilMs).toISOString() : null,
+          trainedUntilSource: trained.trainedUntilSource ?? null,
+          overlapsTraining: overlaps,
           out,
           ...r.metrics,
           members: r.members,
@@ -84,6 +99,19 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
         if (opts.json) return printJson(report);
         const m = r.metrics;
         say(opts, title);
+        say(
+          opts,
+          color.dim(
+            `  bars ${new Date(fromMs).toISOString().slice(0, 16)} → ${new Date(toMs).toISOString().slice(0, 16)}; trained until ${report.trainedUntil ? `${report.trainedUntil.slice(0, 16)} (${report.trainedUntilSource})` : "unknown (not recorded)"}`,
+          ),
+        );
+        if (overlaps)
+          say(
+            opts,
+            color.yellow(
+              "  these bars overlap the candidate's training span: this backtest is in-sample, not a validation (deploy check validates only on later bars)",
+            ),
+          );
         say(opts, `  bars ${m.bars}  equity ${m.startEquity.toFixed(2)} → ${m.endEquity.toFixed(2)} USD`);
         say(
           opts,

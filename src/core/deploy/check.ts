@@ -265,7 +265,7 @@ export function trainedUntil(
   paths: WorkspacePaths,
   c: CappConfig,
   study: string,
-  manifest: Manifest,
+  manifest: Pick<Manifest, "members">,
 ): { trainedUntilMs?: number; trainedUntilSource?: string } {
   let ms: number | undefined;
   let source: string | undefined;
@@ -277,6 +277,7 @@ export function trainedUntil(
     const storage = openStudyStorage(paths.optunaDb);
     try {
       const numbers = manifest.members.filter((m) => m.study_name === study).map((m) => m.trial_number);
+      if (numbers.length === 0) return ms === undefined ? {} : { trainedUntilMs: ms, trainedUntilSource: source };
       for (const t of storage.getTrials(study, numbers)) {
         const v = t.userAttrs.train_to;
         const at = typeof v === "string" ? Date.parse(v) : Number.NaN;
