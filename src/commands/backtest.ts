@@ -1,7 +1,8 @@
 /** `capp backtest [--ensemble | --model DIR] [--from] [--to] [--out DIR]`. */
 import type { Command } from "commander";
+import { benchmarkText, NO_TRADES_TEXT } from "../core/backtest/metrics.js";
 import { makeCtx } from "./context.js";
-import { type GlobalOptions, printJson, say } from "./output.js";
+import { color, type GlobalOptions, printJson, say } from "./output.js";
 import { progress } from "./progress.js";
 
 /**
@@ -73,9 +74,24 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
         mkdirSync(out, { recursive: true });
         const title = `${f.model ? `model ${f.model}` : `ensemble v${r.ensembleVersion} (${r.members} members)`}: ${new Date(fromMs).toISOString().slice(0, 10)} → ${new Date(toMs).toISOString().slice(0, 10)}`;
         writeBacktestOutputs(r, join(out, "equity.csv"), join(out, "chart.svg"), title);
+        // which bars the candidate was trained on (issue 12 §4): a backtest over them is not a validation
+        const { trainedUntil } = await import("../core/deploy/check.js");
+        const { readManifest } = await import("../core/ensemble/manifest.js");
+        let trained: { trainedUntilMs?: number; trainedUntilSource?: string } = {};
+        try {
+          const man = f.model ? undefined : readManifest(ctx.paths.manifest);
+          if (man) trained = trainedUntil(ctx.paths, c, man.study_name, man);
+          else if (c.training.endDate) trained = trainedUntil(ctx.paths, c, "", { members: [] });
+        } catch {
+          trained = {};
+        }
+        const overlaps = trained.trainedUntilMs !== undefined && trained.trainedUntilMs >= fromMs;
         const report = {
           ok: true,
           title,
+          trainedUntil: trained.trainedUntilMs !== undefined ? new Date(trained.trainedUntilMs).toISOString() : null,
+          trainedUntilSource: trained.trainedUntilSource ?? null,
+          overlapsTraining: overlaps,
           out,
           ...r.metrics,
           members: r.members,
@@ -101,6 +117,19 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
         if (opts.json) return printJson(report);
         const m = r.metrics;
         say(opts, title);
+        say(
+          opts,
+          color.dim(
+            `  bars ${new Date(fromMs).toISOString().slice(0, 16)} → ${new Date(toMs).toISOString().slice(0, 16)}; trained until ${report.trainedUntil ? `${report.trainedUntil.slice(0, 16)} (${report.trainedUntilSource})` : "unknown (not recorded)"}`,
+          ),
+        );
+        if (overlaps)
+          say(
+            opts,
+            color.yellow(
+              "  these bars overlap the candidate's training span: this backtest is in-sample, not a validation (deploy check validates only on later bars)",
+            ),
+          );
         say(opts, `  bars ${m.bars}  equity ${m.startEquity.toFixed(2)} → ${m.endEquity.toFixed(2)} USD`);
         say(
           opts,
@@ -117,10 +146,8 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
             opts,
             `  ${r.rangeBars - r.tradedBars} of ${r.rangeBars} bars not traded (${r.untraded.map((u) => `${new Date(u.fromMs).toISOString()} → ${new Date(u.toMs).toISOString()}`).join(", ")}: gap + indicator warm-up); last bar traded ${r.lastTradedMs === null ? "none" : new Date(r.lastTradedMs).toISOString()}`,
           );
-        say(
-          opts,
-          `  BTC HODL ${pct(m.btcHodlReturn)} → alpha ${pct(m.alphaBtc)};  equal-weight HODL ${pct(m.ewHodlReturn)} → alpha ${pct(m.alphaEw)}`,
-        );
+        if (m.noTrades) say(opts, color.yellow(`  ${NO_TRADES_TEXT}`));
+        say(opts, `  ${benchmarkText(m)}`);
         say(opts, `  wrote ${join(out, "equity.csv")}, ${join(out, "chart.svg")}, ${join(out, "report.json")}`);
       } finally {
         bar.stop();

@@ -1,5 +1,6 @@
 /** `capp demo [--quick] [--dir DIR]`: the whole loop on the bundled real bars. */
 import type { Command } from "commander";
+import { benchmarkText } from "../core/backtest/metrics.js";
 import { type GlobalOptions, printJson, say } from "./output.js";
 import { progress } from "./progress.js";
 import { onStopSignal } from "./signals.js";
@@ -43,15 +44,17 @@ export function registerDemo(program: Command, globals: () => GlobalOptions): vo
             opts,
             `paper equity ${m.startEquity.toFixed(2)} → ${m.endEquity.toFixed(2)} USD (${pct(m.totalReturn)}) over ${r.replay.bars} held-out bars`,
           );
-          say(
-            opts,
-            `BTC HODL ${pct(m.btcHodlReturn)} → alpha ${pct(m.alphaBtc)}; equal-weight HODL ${pct(m.ewHodlReturn)} → alpha ${pct(m.alphaEw)}`,
-          );
+          say(opts, benchmarkText(m));
           say(
             opts,
             `Sharpe ${m.sharpe.toFixed(2)}, max drawdown ${pct(m.maxDrawdown)}, trades ${m.trades}, fees ${m.fees.toFixed(2)} USD`,
           );
         }
+        say(
+          opts,
+          `validation gate on the held-out days: ${r.gate.passed === null ? r.gate.action : r.gate.passed ? "passed" : "refused"}${r.gate.failures.length ? ` (${r.gate.failures.join("; ")})` : ""}`,
+        );
+        say(opts, `overfitting: ${r.gate.overfitting ?? "not measured"}`);
         say(
           opts,
           `deployments: ${r.deployments.map((d) => d.action).join(", ") || "none"}; alerts: ${r.alerts.length}`,

@@ -1,11 +1,11 @@
 /** `capp deploy check [--daemon] [--no-validation] [--no-auto-deploy] [--min-improvement PCT]`, `capp deploy rollback`, `capp deploy show`. */
 import type { Command } from "commander";
+import { pctText } from "../core/backtest/metrics.js";
 import type { DeployCheckResult } from "../core/deploy/check.js";
+import { overfittingText } from "../core/deploy/report.js";
 import { makeCtx } from "./context.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
 import { onStopSignal } from "./signals.js";
-
-const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 
 function render(opts: GlobalOptions, r: DeployCheckResult): void {
   if (opts.json) {
@@ -22,13 +22,40 @@ function render(opts: GlobalOptions, r: DeployCheckResult): void {
           : color.yellow(r.action);
   say(opts, `${tag} ${r.summary}`);
   const g = r.details.gate;
-  if (g?.metrics)
+  if (!g) return;
+  say(opts, color.dim(`  rule (${g.rule.name}): ${g.rule.text}`));
+  if (g.from)
     say(
       opts,
       color.dim(
-        `  held-out ${g.from?.slice(0, 10)} → ${g.to?.slice(0, 10)}: ${g.metrics.bars} bars, return ${pct(g.metrics.totalReturn)} (≥ ${pct(g.thresholds.minTotalReturn)}), Sharpe ${g.metrics.sharpe.toFixed(2)} (≥ ${g.thresholds.minSharpe}), max drawdown ${pct(g.metrics.maxDrawdown)} (≤ ${pct(g.thresholds.maxDrawdown)}), tier ${g.thresholds.tier}, alpha vs BTC ${pct(g.metrics.alphaBtc)}`,
+        `  validation bars ${g.from.slice(0, 16)} → ${g.to?.slice(0, 16)}; trained until ${g.trainedUntil ? `${g.trainedUntil.slice(0, 16)} (${g.trainedUntilSource})` : "unknown (not recorded)"}`,
       ),
     );
+  const m = g.metrics;
+  if (m) {
+    const sh = (x: number | null) => (x === null ? "n/a" : x.toFixed(2));
+    say(
+      opts,
+      color.dim(
+        `  ${m.bars} bars: return ${pctText(m.totalReturn)}, Sharpe ${sh(m.sharpe)} vs equal-weight HODL ${sh(m.ewSharpe)} (return ${pctText(m.ewHodlReturn)}), max drawdown ${pctText(m.maxDrawdown)} vs ${pctText(m.ewMaxDrawdown)}, trades ${m.trades}, fees ${m.fees.toFixed(2)} USD`,
+      ),
+    );
+    if (g.rule.name === "seed")
+      say(
+        opts,
+        color.dim(
+          `  seed thresholds (tier ${g.thresholds.tier}): return ≥ ${pctText(g.thresholds.minTotalReturn)}, Sharpe ≥ ${g.thresholds.minSharpe}, max drawdown ≤ ${pctText(g.thresholds.maxDrawdown)}`,
+        ),
+      );
+    say(
+      opts,
+      color.dim(
+        `  ${m.btcHodlReturn === null ? `${m.btcBenchmark.reason}; alpha vs equal-weight HODL ${pctText(m.alphaEw)}` : `alpha vs BTC ${pctText(m.alphaBtc)}, vs equal-weight HODL ${pctText(m.alphaEw)}`}`,
+      ),
+    );
+  }
+  if (g.overfitting) say(opts, color.dim(`  overfitting (max PBO ${g.maxPbo}): ${overfittingText(g.overfitting)}`));
+  for (const f of g.failures) say(opts, color.red(`  refused: ${f}`));
 }
 
 export function registerDeploy(program: Command, globals: () => GlobalOptions): void {

@@ -19,7 +19,8 @@ export function activeStudy(ctx: Ctx): string {
 
 function render(opts: GlobalOptions, r: SyncResult): void {
   if (opts.json) {
-    printJson({ ok: true, ...r });
+    printJson({ ok: r.members.length > 0, ...r });
+    if (r.members.length === 0) process.exitCode = 1;
     return;
   }
   const head = r.dryRun ? "dry run: " : "";
@@ -39,6 +40,10 @@ function render(opts: GlobalOptions, r: SyncResult): void {
     say(opts, `  + trial ${m.trial_number} (id ${m.trial_id}) value ${m.value} from ${m.source_dir}`);
   for (const m of r.removed) say(opts, `  - trial ${m.trial_number} (id ${m.trial_id}) of ${m.study_name}`);
   for (const s of r.skipped) say(opts, color.dim(`  skipped trial ${s.trial_number} (${s.code}): ${s.reason}`));
+  if (r.members.length === 0) {
+    say(opts, `dry run: no valid model in study ${r.study}: no ensemble would be written`);
+    process.exitCode = 1;
+  }
 }
 
 /** Flags of `ensemble sync`. */

@@ -9,6 +9,7 @@ import { registerDeploy } from "./deploy.js";
 import { registerEnsemble } from "./ensemble.js";
 import { registerExchange } from "./exchange.js";
 import { registerInit } from "./init.js";
+import { registerModels } from "./models.js";
 import { registerMonitor } from "./monitor.js";
 import { registerNotify } from "./notify.js";
 import type { GlobalOptions } from "./output.js";
@@ -35,4 +36,5 @@ export function registerCommands(program: Command, globals: () => GlobalOptions)
   registerNotify(program, globals);
   registerTrain(program, globals);
   registerDashboard(program, globals);
+  registerModels(program, globals);
 }

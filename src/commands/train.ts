@@ -27,6 +27,7 @@ interface TrainFlags {
   space?: string;
   revision?: string;
   worker?: boolean;
+  trainUntil?: string;
 }
 
 const int = (v: string) => Number(v);
@@ -100,6 +101,10 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
     .option("--space <file>", "JSON search-space dimensions replacing the defaults by param name")
     .option("--revision <rev>", "alembic revision of a NEW storage: v3.2.0.a (default) or v3.0.0.d (Optuna 3.0/3.1)")
     .option("--worker", "run as a worker of a parent `capp train --workers N` (JSON lines on stdout)")
+    .option(
+      "--train-until <date>",
+      "last bar training may use (ISO date, UTC); later bars are held out (training.endDate)",
+    )
     .action(async (f: TrainFlags) => {
       const opts = globals();
       const ctx = await makeCtx(opts, {
@@ -108,6 +113,7 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
         "training.timeoutSec": f.timeout,
         "training.sampler": f.sampler,
         "training.seed": f.seed,
+        "training.endDate": f.trainUntil,
       });
       const c = ctx.loaded.config;
       const study = f.study ?? c.study.active ?? defaultStudyName();
@@ -245,6 +251,7 @@ async function runWorkers(
     ...(timeoutSec > 0 ? ["--timeout", String(timeoutSec)] : []),
     ...(f.quick ? ["--quick"] : []),
     ...(f.space ? ["--space", f.space] : []),
+    ...(f.trainUntil ? ["--train-until", f.trainUntil] : []),
   ];
   const children = [];
   for (let k = 0; k < workers; k++) {

@@ -16,26 +16,38 @@ afterEach(() => {
   for (const db of open.splice(0)) db.close();
 });
 
-async function ws(overrides: Record<string, unknown> = {}) {
-  const w = await deployWorkspace(overrides);
+/**
+ * These tests are about the deploy mechanics (pointer, history, improvement, rollback): they deploy an
+ * ensemble of actors that trade, under the seed's thresholds with the PBO bound off. The gate's own rules
+ * are tested in gate.test.ts.
+ */
+async function ws(overrides: Record<string, unknown> = {}, trading = true) {
+  const w = await deployWorkspace({ "deploy.gate": "seed", "deploy.maxPbo": 1, ...overrides }, { trading });
   open.push(w.db);
   return w;
 }
+
+/** Thresholds any trading ensemble meets: the mechanics below must not depend on the market of the held-out days. */
+const lenient = { minTotalReturn: -1, minSharpe: -1e9, maxDrawdown: 1, tier: "lenient" };
+const check = (o: Parameters<typeof deployCheck>[0]) => deployCheck({ thresholds: lenient, ...o });
 
 const readJson = <T>(p: string) => JSON.parse(readFileSync(p, "utf8")) as T;
 
 describe("deploy check", () => {
   it("the first run validates on the held-out bars and deploys the synced ensemble; the same trial again is a no-op", async () => {
-    const { paths, config, db, sync } = await ws();
+    const { paths, config, db } = await ws();
+    const sync = readManifest(paths.manifest)!; // the trading ensemble (next version after the sync)
     const best = bestValue(paths.optunaDb, MAIN_STUDY);
     expect(currentTradeTarget(paths)).toBeUndefined(); // before the gate passes nothing is traded
-    const r = await deployCheck({ paths, config, db, nowMs: Date.UTC(2025, 0, 1) });
+    const r = await check({ paths, config, db, nowMs: Date.UTC(2025, 0, 1) });
     expect(r.action).toBe("DEPLOYED");
     expect(r.ok).toBe(true);
-    // the gate really ran: 3 days of hourly bars, thresholds of the < 50 trials tier (28 COMPLETE)
+    // the gate really ran: 3 days of hourly bars, the seed rule with the given thresholds (28 COMPLETE)
     expect(r.details.completeTrials).toBe(28);
     expect(r.details.gate?.passed).toBe(true);
-    expect(r.details.gate?.thresholds.tier).toBe("<50");
+    expect(r.details.gate?.thresholds.tier).toBe("lenient");
+    expect(r.details.gate?.rule.name).toBe("seed");
+    expect(r.details.gate?.metrics?.trades).toBeGreaterThan(0);
     expect(r.details.gate?.metrics?.bars).toBeGreaterThanOrEqual(70);
     expect(r.details.gate?.metrics?.bars).toBeLessThanOrEqual(73);
     // pointer → immutable snapshot equal to the synced manifest
@@ -75,7 +87,7 @@ describe("deploy check", () => {
     const log = readJson<{ action: string; trial_id: number }[]>(join(paths.deployments, "deployment_log.json"));
     expect(log.map((e) => [e.action, e.trial_id])).toEqual([["DEPLOYED", best.trialId]]);
 
-    const again = await deployCheck({ paths, config, db, nowMs: Date.UTC(2025, 0, 1, 1) });
+    const again = await check({ paths, config, db, nowMs: Date.UTC(2025, 0, 1, 1) });
     expect(again.action).toBe("NOOP");
     expect(again.summary).toMatch(/already deployed/);
     expect(historyRows(db)).toHaveLength(1);
@@ -83,32 +95,32 @@ describe("deploy check", () => {
 
   it("a better trial by less than DEPLOYER_MIN_IMPROVEMENT is SKIPPED (once); by more, it is deployed", async () => {
     const { paths, config, db } = await ws();
-    await deployCheck({ paths, config, db, nowMs: 1, validation: false });
+    await check({ paths, config, db, nowMs: 1, validation: false });
     const best = bestValue(paths.optunaDb, MAIN_STUDY);
     const small = addCompleteTrial(paths.optunaDb, MAIN_STUDY, best.value * 1.005); // +0.5 % < 1 %
-    const r = await deployCheck({ paths, config, db, nowMs: 2 });
+    const r = await check({ paths, config, db, nowMs: 2 });
     expect(r.action).toBe("SKIPPED");
     expect(r.details.best?.trial_id).toBe(small.trialId);
     expect(r.details.improvementPct).toBeCloseTo(0.5, 6);
     expect(r.summary).toMatch(/improvement below 1 %/);
-    const r2 = await deployCheck({ paths, config, db, nowMs: 3 });
+    const r2 = await check({ paths, config, db, nowMs: 3 });
     expect(r2.action).toBe("SKIPPED");
     expect(r2.details.cached).toBe(true);
     expect(historyRows(db).map((h) => h.action)).toEqual(["DEPLOYED", "SKIPPED"]);
     // --min-improvement 0.4 lets the same trial through
-    const r3 = await deployCheck({ paths, config, db, nowMs: 4, minImprovementPct: 0.4, validation: false });
+    const r3 = await check({ paths, config, db, nowMs: 4, minImprovementPct: 0.4, validation: false });
     expect(r3.action).toBe("DEPLOYED");
     expect(readJson<DeploymentPointer>(join(paths.deployments, "deployment.json")).trial_id).toBe(small.trialId);
   });
 
   it("a better trial whose ensemble fails the gate is FAILED_VALIDATION, recorded once, and nothing is deployed", async () => {
     const { paths, config, db } = await ws();
-    await deployCheck({ paths, config, db, nowMs: 1 });
+    await check({ paths, config, db, nowMs: 1 });
     const before = readFileSync(join(paths.deployments, "deployment.json"), "utf8");
     const best = bestValue(paths.optunaDb, MAIN_STUDY);
     const better = addCompleteTrial(paths.optunaDb, MAIN_STUDY, best.value * 1.5);
     const strict = { minTotalReturn: 0.5, minSharpe: 5, maxDrawdown: 0.0001, tier: "custom" };
-    const r = await deployCheck({ paths, config, db, nowMs: 2, thresholds: strict });
+    const r = await check({ paths, config, db, nowMs: 2, thresholds: strict });
     expect(r.action).toBe("FAILED_VALIDATION");
     expect(r.ok).toBe(false);
     expect(r.details.best?.trial_id).toBe(better.trialId);
@@ -117,7 +129,7 @@ describe("deploy check", () => {
     expect(r.details.gate?.failures.join(" ")).toMatch(/Sharpe .* < 5/);
     expect(readFileSync(join(paths.deployments, "deployment.json"), "utf8")).toBe(before);
     // the same trial on the same ensemble is not backtested again
-    const r2 = await deployCheck({ paths, config, db, nowMs: 3, thresholds: strict });
+    const r2 = await check({ paths, config, db, nowMs: 3, thresholds: strict });
     expect(r2.action).toBe("FAILED_VALIDATION");
     expect(r2.details.cached).toBe(true);
     const log = readJson<{ action: string; details: { gate: { metrics: unknown } } }[]>(
@@ -125,17 +137,17 @@ describe("deploy check", () => {
     );
     expect(log.map((e) => e.action)).toEqual(["DEPLOYED", "FAILED_VALIDATION"]);
     expect(log[1].details.gate.metrics).toBeTruthy();
-    // with the table's thresholds the same trial passes and deploys
-    const r3 = await deployCheck({ paths, config, db, nowMs: 4 });
+    // with lenient thresholds the same trial passes and deploys
+    const r3 = await check({ paths, config, db, nowMs: 4 });
     expect(r3.action).toBe("DEPLOYED");
   });
 
   it("a study switch whose best is worse than the deployed trial deploys nothing (F-12)", async () => {
     const { paths, config, db } = await ws();
-    await deployCheck({ paths, config, db, nowMs: 1, validation: false });
+    await check({ paths, config, db, nowMs: 1, validation: false });
     const before = readFileSync(join(paths.deployments, "deployment.json"), "utf8");
     const other = "cappuccino_1year_20251121";
-    const r = await deployCheck({ paths, config, db, nowMs: 2, study: other });
+    const r = await check({ paths, config, db, nowMs: 2, study: other });
     expect(r.action).toBe("SKIPPED");
     expect(r.details.improvementPct).toBeLessThan(0);
     expect(r.summary).toMatch(/worse than the deployed trial/);
@@ -144,21 +156,21 @@ describe("deploy check", () => {
 
   it("--no-auto-deploy records READY without touching the pointer", async () => {
     const { paths, config, db } = await ws();
-    const r = await deployCheck({ paths, config, db, nowMs: 1, autoDeploy: false });
+    const r = await check({ paths, config, db, nowMs: 1, autoDeploy: false });
     expect(r.action).toBe("READY");
     expect(existsSync(join(paths.deployments, "deployment.json"))).toBe(false);
-    const r2 = await deployCheck({ paths, config, db, nowMs: 2, autoDeploy: false });
+    const r2 = await check({ paths, config, db, nowMs: 2, autoDeploy: false });
     expect(r2.details.cached).toBe(true);
     expect(historyRows(db).map((h) => h.action)).toEqual(["READY"]);
   });
 
   it("rollback re-points the trader at the previous deployment's snapshot; the rolled-back trial is not redeployed", async () => {
     const { paths, config, db } = await ws();
-    await deployCheck({ paths, config, db, nowMs: 1, validation: false });
+    await check({ paths, config, db, nowMs: 1, validation: false });
     const first = currentTradeTarget(paths)!;
     const best = bestValue(paths.optunaDb, MAIN_STUDY);
     const better = addCompleteTrial(paths.optunaDb, MAIN_STUDY, best.value * 2);
-    const r = await deployCheck({ paths, config, db, nowMs: 2, validation: false });
+    const r = await check({ paths, config, db, nowMs: 2, validation: false });
     expect(r.action).toBe("DEPLOYED");
     const second = currentTradeTarget(paths)!;
     expect(second.key).not.toBe(first.key);
@@ -179,7 +191,7 @@ describe("deploy check", () => {
     expect(state.deployment_history.map((h) => h.action)).toEqual(["DEPLOYED", "DEPLOYED", "ROLLBACK"]);
 
     // the next check does not put the rolled-back trial straight back
-    const r2 = await deployCheck({ paths, config, db, nowMs: 4, validation: false });
+    const r2 = await check({ paths, config, db, nowMs: 4, validation: false });
     expect(r2.action).toBe("SKIPPED");
     expect(r2.summary).toMatch(/rolled back/);
     expect(currentTradeTarget(paths)?.key).toBe(third.key);
@@ -188,14 +200,15 @@ describe("deploy check", () => {
   });
 
   it('deploy.mode "single" deploys the best trial\'s own package; a best trial without one is SKIPPED', async () => {
-    const { paths, config, db } = await ws({ "deploy.mode": "single" });
+    // the fixture's synced ensemble (its actors never trade, so the gate is off: this is about the mode)
+    const { paths, config, db } = await ws({ "deploy.mode": "single" }, false);
     const best = bestValue(paths.optunaDb, MAIN_STUDY);
-    const r = await deployCheck({ paths, config, db, nowMs: 1 });
+    const r = await check({ paths, config, db, nowMs: 1, validation: false });
     expect(r.action).toBe("DEPLOYED");
     const snap = readManifest(currentTradeTarget(paths)!.manifestPath)!;
     expect(snap.members.map((m) => m.trial_id)).toEqual([best.trialId]);
     const weightless = addCompleteTrial(paths.optunaDb, MAIN_STUDY, best.value * 3);
-    const r2 = await deployCheck({ paths, config, db, nowMs: 2 });
+    const r2 = await check({ paths, config, db, nowMs: 2 });
     expect(r2.action).toBe("SKIPPED");
     expect(r2.details.best?.trial_id).toBe(weightless.trialId);
     expect(r2.summary).toMatch(/no validated model package/);

@@ -7,10 +7,15 @@ import { openStudyStorage } from "../../src/core/optuna/storage.js";
 import { OptunaWriter } from "../../src/core/optuna/writer.js";
 import { StateDb } from "../../src/core/state/db.js";
 import { workspacePaths } from "../../src/core/workspace/paths.js";
+import { writeTradingEnsemble } from "../helpers/tradingModels.js";
 import { copyWorkspace, MAIN_STUDY } from "../helpers/workspace.js";
 
-/** A workspace copy with the bundled bars imported and a 3-member ensemble of the main study synced. */
-export async function deployWorkspace(overrides: Record<string, unknown> = {}) {
+/**
+ * A workspace copy with the bundled bars imported and a 3-member ensemble of the main study synced.
+ * With `trading`, the synced manifest is then replaced (next version) by 3 real actors that trade
+ * (the fixture actors never place an order, and the gate refuses an ensemble that never trades).
+ */
+export async function deployWorkspace(overrides: Record<string, unknown> = {}, opts: { trading?: boolean } = {}) {
   const dir = copyWorkspace();
   const { config } = loadConfig({
     workspace: dir,
@@ -33,6 +38,7 @@ export async function deployWorkspace(overrides: Record<string, unknown> = {}) {
     templates: config.models.templates,
     nowMs: Date.now(),
   });
+  if (opts.trading) writeTradingEnsemble(dir, { n: 3, study: MAIN_STUDY, version: sync.version + 1 });
   const db = new StateDb(paths.stateDb);
   return { dir, config, paths, db, sync };
 }

@@ -229,3 +229,37 @@ describe("alpha", () => {
     expect(computeAlpha(r, { minHours: 2 })?.alphaPp).toBeCloseTo(-40 - 40, 9);
   });
 });
+
+describe("alpha without BTC traded (issue 12 §2)", () => {
+  const H = 3_600_000;
+  const t0 = Date.UTC(2026, 0, 1);
+  // 48 h: equity 500 → 510 (+2 %), equal-weight HODL 500 → 520 (+4 %); the session has no BTC (NaN)
+  const rows: EquityRow[] = Array.from({ length: 49 }, (_, i) => ({
+    session: "s",
+    bar_time: t0 + i * H,
+    ts: t0 + i * H,
+    cash: 0,
+    equity: 500 + (10 * i) / 48,
+    positions: {},
+    benchmark: { btc_hodl: Number.NaN, ew_hodl: 500 + (20 * i) / 48 },
+  }));
+  it("uses stored BTC closes when given: BTC 20 000 → 21 000 is +5 %, alpha 2 − 5 = −3 pp", () => {
+    const price = (t: number) => (t === t0 ? 20_000 : t === t0 + 48 * H ? 21_000 : undefined);
+    const a = computeAlpha(rows, { windowHours: 48, btcPrice: price })!;
+    expect(a.benchmark).toBe("btc");
+    expect(a.btcHodlReturnPct).toBeCloseTo(5, 9);
+    expect(a.alphaPp).toBeCloseTo(-3, 9);
+  });
+  it("falls back to equal-weight HODL with the reason: alpha 2 − 4 = −2 pp, never NaN", () => {
+    const a = computeAlpha(rows, { windowHours: 48 })!;
+    expect(a.benchmark).toBe("ew");
+    expect(a.btcHodlReturnPct).toBeNull();
+    expect(a.ewHodlReturnPct).toBeCloseTo(4, 9);
+    expect(a.alphaPp).toBeCloseTo(-2, 9);
+    expect(a.reason).toBe("BTC benchmark unavailable: import BTC bars");
+    const c = checkAlpha(rows, { windowHours: 48, thresholdPp: -1 });
+    expect(c.status).toBe("fail"); // decay is still detected, so re-training can fire
+    expect(c.detail).toMatch(/equal-weight HODL \+4\.00 %; BTC benchmark unavailable: import BTC bars/);
+    expect(c.detail).not.toMatch(/NaN/);
+  });
+});

@@ -21,7 +21,7 @@ import { StateDb } from "../../src/core/state/db.js";
 import { riskParams } from "../../src/core/trader/params.js";
 import type { RiskState } from "../../src/core/trader/risk.js";
 import { TraderSession } from "../../src/core/trader/session.js";
-import { type FakeAlpaca, type FakeFillMode, startFakeAlpaca } from "../helpers/fakeAlpaca.js";
+import { type FakeFillMode, startFakeAlpaca } from "../helpers/fakeAlpaca.js";
 import { writeTradingEnsemble } from "../helpers/tradingModels.js";
 import { copyWorkspace } from "../helpers/workspace.js";
 

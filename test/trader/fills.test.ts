@@ -58,7 +58,7 @@ async function replay(fillAt: FillAt) {
   let orders = 0;
   for (let t = fm.times.findIndex((x) => x >= FROM); t < fm.times.length; t++) {
     const prices: Record<string, { open: number; close: number }> = {};
-    tickers.forEach((sym, i) => {
+    tickers.forEach((sym, _i) => {
       const k = (t * S + fm.symbols.indexOf(sym)) * 14;
       prices[sym] = { open: fm.data[k], close: fm.data[k + 3] };
     });

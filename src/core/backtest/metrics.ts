@@ -18,12 +18,49 @@ export interface Metrics {
   trades: number;
   /** Fees paid, USD. */
   fees: number;
-  btcHodlReturn: number;
+  /** BTC buy-and-hold return over the same bars; null when no BTC bars are stored (see `btcBenchmark`). */
+  btcHodlReturn: number | null;
   ewHodlReturn: number;
-  /** totalReturn − btcHodlReturn. */
-  alphaBtc: number;
+  /** totalReturn − btcHodlReturn; null when the BTC benchmark is unavailable. */
+  alphaBtc: number | null;
   /** totalReturn − ewHodlReturn. */
   alphaEw: number;
+  /** Where the BTC benchmark came from, and why it is missing when it is. */
+  btcBenchmark: BtcBenchmark;
+  /** The alpha decisions use: vs BTC HODL when available, else vs equal-weight HODL of the traded tickers. */
+  alpha: number;
+  alphaBasis: "btc" | "ew";
+  /** True when the run placed no order (then its Sharpe and alpha measure holding cash, not skill). */
+  noTrades: boolean;
+}
+
+/** Source of the BTC HODL benchmark. */
+export interface BtcBenchmark {
+  /** `traded`: BTC is a traded ticker; `stored`: from stored BTC bars (BTC not traded); `unavailable`: no BTC bars. */
+  source: "traded" | "stored" | "unavailable";
+  /** Set when unavailable: what to do. */
+  reason?: string;
+}
+
+/** The message when no BTC bars are stored for the window. */
+export const BTC_UNAVAILABLE = "BTC benchmark unavailable: import BTC bars";
+
+/** What a run with no order means, in one line. */
+export const NO_TRADES_TEXT =
+  "no order was placed: the ensemble held cash the whole time, so its Sharpe and alpha measure nothing";
+
+/** A fraction as a signed percent with 2 decimals; "n/a" for a missing or non-finite value. */
+export function pctText(x: number | null | undefined): string {
+  return typeof x === "number" && Number.isFinite(x) ? `${x >= 0 ? "+" : ""}${(x * 100).toFixed(2)} %` : "n/a";
+}
+
+/** One line of benchmarks for text output: BTC HODL (or why it is unavailable) and equal-weight HODL, with alphas. */
+export function benchmarkText(m: Metrics): string {
+  const btc =
+    m.btcHodlReturn === null
+      ? `${m.btcBenchmark.reason ?? BTC_UNAVAILABLE} (alpha judged against equal-weight HODL)`
+      : `BTC HODL ${pctText(m.btcHodlReturn)}${m.btcBenchmark.source === "stored" ? " (stored BTC bars, not traded)" : ""} → alpha ${pctText(m.alphaBtc)}`;
+  return `${btc};  equal-weight HODL ${pctText(m.ewHodlReturn)} → alpha ${pctText(m.alphaEw)}`;
 }
 
 /** Periods per year for a timeframe in ms (8760 for 1h). */
@@ -67,22 +104,31 @@ export function maxDrawdown(values: ArrayLike<number>): number {
 
 /**
  * Metrics of an equity curve with its benchmarks.
- * @param equity USD per bar. @param btc / @param ew benchmark values per bar (same bars).
+ * @param equity USD per bar. @param btc BTC HODL value per bar (same bars), or null when no BTC bars are
+ *   stored (a series with a non-finite first or last value counts as null). @param ew equal-weight HODL per bar.
+ * @param btcSource where `btc` came from (default "traded").
  */
 export function computeMetrics(
   equity: ArrayLike<number>,
-  btc: ArrayLike<number>,
+  btc: ArrayLike<number> | null,
   ew: ArrayLike<number>,
   tfMs: number,
   trades: number,
   fees: number,
+  btcSource: "traded" | "stored" = "traded",
 ): Metrics {
   const n = equity.length;
   const last = (a: ArrayLike<number>) => a[a.length - 1];
   const totalReturn = n ? last(equity) / equity[0] - 1 : 0;
-  const btcHodlReturn = n ? last(btc) / btc[0] - 1 : 0;
+  const btcOk =
+    btc !== null &&
+    btc.length === n &&
+    (n === 0 || (Number.isFinite(btc[0]) && btc[0] > 0 && Number.isFinite(last(btc))));
+  const btcHodlReturn = btcOk ? (n ? last(btc) / btc[0] - 1 : 0) : null;
   const ewHodlReturn = n ? last(ew) / ew[0] - 1 : 0;
   const { sharpe, sortino } = sharpeSortino(equity, periodsPerYear(tfMs));
+  const alphaBtc = btcHodlReturn === null ? null : totalReturn - btcHodlReturn;
+  const alphaEw = totalReturn - ewHodlReturn;
   return {
     bars: n,
     startEquity: n ? equity[0] : 0,
@@ -95,7 +141,11 @@ export function computeMetrics(
     fees,
     btcHodlReturn,
     ewHodlReturn,
-    alphaBtc: totalReturn - btcHodlReturn,
-    alphaEw: totalReturn - ewHodlReturn,
+    alphaBtc,
+    alphaEw,
+    btcBenchmark: btcOk ? { source: btcSource } : { source: "unavailable", reason: BTC_UNAVAILABLE },
+    alpha: alphaBtc ?? alphaEw,
+    alphaBasis: alphaBtc === null ? "ew" : "btc",
+    noTrades: trades === 0,
   };
 }

@@ -16,6 +16,7 @@ import { computeFeatures, type FeatureMatrix, requiredHistoryBars } from "../mar
 import { StateDb } from "../state/db.js";
 import { riskParams } from "../trader/params.js";
 import { TraderSession } from "../trader/session.js";
+import { btcHodlFromStore } from "./benchmark.js";
 import { equityChartSvg } from "./chart.js";
 import { computeMetrics, type Metrics } from "./metrics.js";
 
@@ -44,7 +45,8 @@ export interface BacktestResult {
   members: number;
   times: number[];
   equity: number[];
-  btcHodl: number[];
+  /** BTC HODL per bar (from the traded BTC, else stored BTC bars); null when no BTC bars are stored. */
+  btcHodl: number[] | null;
   ewHodl: number[];
   /** Bars on which too few members answered. */
   noTradeBars: number;
@@ -160,13 +162,17 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
       ewHodl.push(e.benchmark?.ew_hodl ?? Number.NaN);
     }
     const fills = session.store.fills(session.o.id);
+    // BTC not traded: the benchmark comes from stored BTC bars (issue 12 §2), or is null with a reason
+    const traded = btcHodl.length > 0 && btcHodl.every(Number.isFinite);
+    const btc = traded ? btcHodl : btcHodlFromStore(o.barsDb, c.trading.timeframe, times, c.trading.initialCapital);
     const metrics = computeMetrics(
       equity,
-      btcHodl,
+      btc,
       ewHodl,
       fm.tfMs,
       fills.length,
       fills.reduce((s, f) => s + f.fee, 0),
+      traded ? "traded" : "stored",
     );
     o.onProgress?.(total, total);
     return {
@@ -177,7 +183,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
       members: o.runner.members.length,
       times,
       equity,
-      btcHodl,
+      btcHodl: btc,
       ewHodl,
       noTradeBars: noTrade,
       gaps: fm.gaps
@@ -206,14 +212,14 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
 export function writeBacktestOutputs(r: BacktestResult, csvPath: string, svgPath: string, title: string): void {
   const rows = r.times.map(
     (t, i) =>
-      `${new Date(t).toISOString()},${r.equity[i].toFixed(4)},${r.btcHodl[i].toFixed(4)},${r.ewHodl[i].toFixed(4)}`,
+      `${new Date(t).toISOString()},${r.equity[i].toFixed(4)},${r.btcHodl ? r.btcHodl[i].toFixed(4) : ""},${r.ewHodl[i].toFixed(4)}`,
   );
   writeFileSync(csvPath, `timestamp,equity,btc_hodl,ew_hodl\n${rows.join("\n")}\n`);
   writeFileSync(
     svgPath,
     equityChartSvg(title, r.times, [
       { name: "ensemble", color: "#1f77b4", values: r.equity },
-      { name: "BTC HODL", color: "#ff7f0e", values: r.btcHodl },
+      ...(r.btcHodl ? [{ name: "BTC HODL", color: "#ff7f0e", values: r.btcHodl }] : []),
       { name: "equal-weight HODL", color: "#2ca02c", values: r.ewHodl },
     ]),
   );

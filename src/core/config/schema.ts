@@ -55,6 +55,20 @@ export const DeploySchema = z.object({
   mode: z.enum(["ensemble", "single"]).default("ensemble"),
   /** Days of the newest bars held out of training, used by the validation backtest. */
   heldOutDays: posInt.default(14),
+  /**
+   * The validation gate's rule: "relative" (default) — on the validation span the ensemble must place an order
+   * and beat equal-weight HODL of its tickers on annualised Sharpe, after fees; "seed" — the seed's adaptive
+   * absolute thresholds by COMPLETE-trial count (original-system.md §2.1).
+   */
+  gate: z.enum(["relative", "seed"]).default("relative"),
+  /** Days of the newest bars the gate validates on (default: heldOutDays). Must not overlap the training span. */
+  validationDays: posInt.optional(),
+  /** Refuse a selection whose Probability of Backtest Overfitting (CSCV) exceeds this (0.5 = more likely overfit than not). */
+  maxPbo: z.number().min(0).max(1).default(0.5),
+  /** Trials (best COMPLETE ones with a package) backtested for PBO/DSR; bounds the gate's run time. */
+  pboMaxTrials: posInt.default(50),
+  /** Days at the end of the training span on which the trials are backtested for PBO/DSR. */
+  pboDays: posInt.default(30),
 });
 
 export const SchedulerSchema = z.object({
@@ -278,6 +292,14 @@ export const TrainingSchema = z.object({
   packageDir: z.string().min(1).default("train_results/{study}/trial_{n}_{tf}"),
   /** Search-space dimensions replacing/adding to the default space, by Optuna param name. */
   searchSpace: z.record(z.string(), DistributionSchema).default({}),
+  /**
+   * Last bar (ISO date/time, UTC) training may use (`--train-until`); the deploy gate refuses to validate on bars up
+   * to it. Unset: training ends where the held-out days begin.
+   */
+  endDate: z
+    .string()
+    .refine((v) => Number.isFinite(Date.parse(v)), "expected an ISO date, e.g. 2022-09-01 or 2022-09-01T00:00:00Z")
+    .optional(),
 });
 
 /** A supervised process (validated in detail by the supervisor). */

@@ -190,7 +190,12 @@ async function deployCheckLocked(o: DeployCheckOptions): Promise<DeployCheckResu
       ? o.thresholds(completeTrials)
       : (o.thresholds ?? adaptiveThresholds(completeTrials));
   const autoDeploy = o.autoDeploy ?? c.deploy.autoDeploy;
-  const gateKey = { manifest_version: manifest.version, mode: c.deploy.mode, tier: thresholds.tier };
+  const gateRule = c.deploy.gate;
+  const gateKey = {
+    manifest_version: manifest.version,
+    mode: c.deploy.mode,
+    tier: gateRule === "seed" ? thresholds.tier : "relative",
+  };
   if (validation) {
     const prev = lastRowForTrial(o.db, study, best.trialId);
     const sameKey =
@@ -206,7 +211,15 @@ async function deployCheckLocked(o: DeployCheckOptions): Promise<DeployCheckResu
         details: { ...details, gate: prev.details.gate as GateResult, cached: true },
       };
     }
-    const gate = await runGate(o.paths, c, manifest, thresholds, c.deploy.heldOutDays);
+    const trained = trainedUntil(o.paths, c, study, manifest);
+    const gate = await runGate(o.paths, c, manifest, {
+      thresholds,
+      validationDays: c.deploy.validationDays ?? c.deploy.heldOutDays,
+      rule: gateRule,
+      ...trained,
+      study,
+      completeTrials,
+    });
     details.gate = gate;
     // an error while validating is not a verdict: nothing is recorded, the next check retries
     if (gate.error !== undefined)
@@ -258,4 +271,42 @@ async function deployCheckLocked(o: DeployCheckOptions): Promise<DeployCheckResu
   writeSeedExports(o.db, o.paths);
   details.deployment = record;
   return { ok: true, action: "DEPLOYED", summary: message, details };
+}
+
+/**
+ * The last bar the candidate was trained on (issue 12 §4): the latest of `training.endDate` and the members'
+ * trials' `train_to` user attribute (written by `capp train`). Undefined when neither is known (legacy trials).
+ */
+export function trainedUntil(
+  paths: WorkspacePaths,
+  c: CappConfig,
+  study: string,
+  manifest: Pick<Manifest, "members">,
+): { trainedUntilMs?: number; trainedUntilSource?: string } {
+  let ms: number | undefined;
+  let source: string | undefined;
+  if (c.training.endDate !== undefined) {
+    ms = Date.parse(c.training.endDate);
+    source = "training.endDate";
+  }
+  try {
+    const storage = openStudyStorage(paths.optunaDb);
+    try {
+      const numbers = manifest.members.filter((m) => m.study_name === study).map((m) => m.trial_number);
+      if (numbers.length === 0) return ms === undefined ? {} : { trainedUntilMs: ms, trainedUntilSource: source };
+      for (const t of storage.getTrials(study, numbers)) {
+        const v = t.userAttrs.train_to;
+        const at = typeof v === "string" ? Date.parse(v) : Number.NaN;
+        if (Number.isFinite(at) && (ms === undefined || at > ms)) {
+          ms = at;
+          source = `trial ${t.number}'s train_to`;
+        }
+      }
+    } finally {
+      storage.close();
+    }
+  } catch {
+    // unreadable storage: the span stays as configured (the gate itself reports storage errors)
+  }
+  return ms === undefined ? {} : { trainedUntilMs: ms, trainedUntilSource: source };
 }

@@ -20,7 +20,7 @@ export interface CachedVerdict {
 
 /** size:mtime of the weight files in a folder ("-" for a missing file). */
 export function folderFingerprint(dir: string): string {
-  return ["actor.onnx", "actor.pth", "model.json"]
+  return ["actor.onnx", "actor.pth", "model.json", "provenance.json"]
     .map((f) => {
       try {
         const s = statSync(join(dir, f));

@@ -22,7 +22,8 @@ import lockfile from "proper-lockfile";
 import type { CappConfig } from "../config/schema.js";
 import { CappError, DataError, ExitCode, LockError } from "../errors.js";
 import { discoverWeights, type WeightsCandidate } from "../models/discovery.js";
-import { readPackage, writePackage } from "../models/package.js";
+import { actorDims, ambiguityText, compatibleTrials, trialText } from "../models/import.js";
+import { readPackage, readProvenance, writePackage } from "../models/package.js";
 import { FEATURES, type ModelMeta, type TrialInfo } from "../models/types.js";
 import type { StudyStorage } from "../optuna/reader.js";
 import { openStudyStorage } from "../optuna/storage.js";
@@ -80,6 +81,8 @@ export interface Skipped {
   code: string;
   reason: string;
   dir?: string;
+  /** What to do about it (set for `ambiguous` and `other_trial`). */
+  fix?: string;
 }
 
 /** Outcome of a sync. */
@@ -228,7 +231,9 @@ async function syncWith(storage: StudyStorage, opts: SyncOptions, lost: { err?: 
       const prev = currentByTrial.get(`${study}|${r.trialId}`);
       const srcRel = rel(paths.root, cand.dir);
       const hit = cache.get(key, fp);
-      if (prev && prev.source_dir === srcRel && hit?.ok && existsSync(join(paths.root, prev.package_path))) {
+      const fastOk = prev && prev.source_dir === srcRel && hit?.ok && existsSync(join(paths.root, prev.package_path));
+      const fastBad = fastOk && hit.meta ? attribution(storage, opts, cand, r, hit.meta, srcRel) : undefined;
+      if (fastOk && prev && !fastBad) {
         selected.push({
           member: prev,
           dir: cand.dir,
@@ -254,6 +259,8 @@ async function syncWith(storage: StudyStorage, opts: SyncOptions, lost: { err?: 
           : { fingerprint: fp, ok: false, code: v.code, reason: v.reason };
         cache.set(key, verdict);
       }
+      const bad = verdict.ok && verdict.meta ? attribution(storage, opts, cand, r, verdict.meta, srcRel) : undefined;
+      if (bad) verdict = { fingerprint: fp, ok: false, code: bad.code, reason: bad.reason };
       if (verdict.ok && verdict.meta) {
         trial ??= trialInfo(r, direction, study);
         selected.push({ meta: verdict.meta, dir: cand.dir, onnxPath: join(cand.dir, "actor.onnx"), trial });
@@ -261,7 +268,14 @@ async function syncWith(storage: StudyStorage, opts: SyncOptions, lost: { err?: 
         break;
       }
       reasons.push(`${verdict.code}: ${verdict.reason} (${srcRel})`);
-      if (reasons.length === 1) skipped.push({ ...base, code: verdict.code ?? "invalid", reason: "", dir: srcRel });
+      if (reasons.length === 1)
+        skipped.push({
+          ...base,
+          code: verdict.code ?? "invalid",
+          reason: "",
+          dir: srcRel,
+          ...(bad?.fix ? { fix: bad.fix } : {}),
+        });
     }
     if (taken) {
       if (reasons.length) skipped.pop();
@@ -305,9 +319,24 @@ async function syncWith(storage: StudyStorage, opts: SyncOptions, lost: { err?: 
     before.every((m, k) => memberKey(m) === memberKey(members[k]));
   const beforeKeys = new Set(before.map(memberKey));
   const afterKeys = new Set(members.map(memberKey));
-  // a dry run lists every trial and why it was skipped instead of failing (it writes nothing anyway)
-  if (members.length === 0 && !opts.dryRun) {
-    cache.save();
+  if (members.length === 0 && opts.dryRun) {
+    // a dry run reports why: the skipped trials are the answer the user asked for
+    return {
+      study,
+      direction,
+      changed: false,
+      dryRun: true,
+      version: current?.version ?? 0,
+      manifestPath: paths.manifest,
+      members: [],
+      added: [],
+      removed: [],
+      skipped,
+      completeTrials: counts.COMPLETE,
+    };
+  }
+  if (members.length === 0) {
+    if (!opts.dryRun) cache.save();
     const why = `${counts.COMPLETE} COMPLETE trials, ${skipped.length} without a valid model`;
     throw current && current.members.length > 0
       ? new CappError(
@@ -352,6 +381,67 @@ async function syncWith(storage: StudyStorage, opts: SyncOptions, lost: { err?: 
     }
   }
   return result;
+}
+
+/**
+ * Whether a validated folder is bound to trial `r` of this study (issue 12 §1), beyond its dims:
+ * - `model.json` (a package's provenance) was already checked by validation;
+ * - `provenance.json` must name this study and trial_id (else `other_trial`) and the weights' sha256
+ *   (else `sha_mismatch`: the weights changed after `capp models import`);
+ * - a legacy folder with neither, found through a template that does not name the study, is taken only
+ *   when exactly one (study, trial) in the whole storage fits its dims; otherwise `ambiguous`, naming
+ *   every candidate, with the fix (`capp models import`).
+ * @returns undefined when the folder may be used; else the skip code, reason and fix.
+ */
+function attribution(
+  storage: StudyStorage,
+  opts: SyncOptions,
+  cand: WeightsCandidate,
+  r: { number: number; trialId: number },
+  meta: ModelMeta,
+  srcRel: string,
+): { code: string; reason: string; fix?: string } | undefined {
+  if (meta.origin !== "legacy") return undefined;
+  const here = trialText({ study: opts.study, trialId: r.trialId, number: r.number });
+  if (cand.hasProvenance) {
+    let prov: ReturnType<typeof readProvenance>;
+    try {
+      prov = readProvenance(cand.dir);
+    } catch (err) {
+      return { code: "bad_meta", reason: (err as Error).message, fix: "run `capp models import` on the folder again" };
+    }
+    if (prov) {
+      if (prov.study_name !== opts.study || prov.trial_id !== r.trialId) {
+        const fix = `these weights belong to ${trialText({ study: prov.study_name, trialId: prov.trial_id, number: prov.trial_number })}; if that is wrong, run \`capp models import ${srcRel} --study ${opts.study} --trial ${r.number} --force\``;
+        return {
+          code: "other_trial",
+          reason: `${srcRel}/provenance.json binds these weights to ${trialText({ study: prov.study_name, trialId: prov.trial_id, number: prov.trial_number })}, not ${here}`,
+          fix,
+        };
+      }
+      if (prov.sha256 !== meta.sha256)
+        return {
+          code: "sha_mismatch",
+          reason: `${srcRel}/actor.onnx changed after it was imported (sha256 ${meta.sha256.slice(0, 12)}…, provenance records ${prov.sha256.slice(0, 12)}…)`,
+          fix: `check the weights, then run \`capp models import ${srcRel} --study ${opts.study} --trial ${r.number} --force\``,
+        };
+      return undefined;
+    }
+  }
+  if (cand.studyScoped) return undefined; // the folder's path names the study
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(join(cand.dir, "actor.onnx"));
+  } catch (err) {
+    return { code: "missing", reason: `cannot read ${srcRel}/actor.onnx: ${(err as Error).message}` };
+  }
+  const fits = compatibleTrials(storage, r.number, actorDims(bytes, meta), opts.tickers, FEATURES);
+  if (fits.length === 1 && fits[0].study === opts.study && fits[0].trialId === r.trialId) return undefined;
+  const all = fits.some((f) => f.study === opts.study && f.trialId === r.trialId)
+    ? fits
+    : [{ study: opts.study, trialId: r.trialId, number: r.number, state: "COMPLETE" }, ...fits];
+  const { reason, fix } = ambiguityText(srcRel, all);
+  return { code: "ambiguous", reason: `${reason}; fix: ${fix}`, fix };
 }
 
 function safe(s: string): string {

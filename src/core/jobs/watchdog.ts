@@ -19,7 +19,7 @@ import { join, resolve } from "node:path";
 import { type Clock, SystemClock } from "../clock.js";
 import type { CappConfig } from "../config/schema.js";
 import { ConfigError, errorMessage } from "../errors.js";
-import { checkAlpha } from "../health/alpha.js";
+import { checkAlpha, storedBtcPrice } from "../health/alpha.js";
 import { checkDisk, type FsStats } from "../health/disk.js";
 import { checkGpu, type GpuProbe } from "../health/gpu.js";
 import { checkTraderHeartbeat, readTraderHeartbeat } from "../health/heartbeat.js";
@@ -182,6 +182,13 @@ export class Watchdog {
         thresholdPp: wd.alphaThresholdPp,
         windowHours: wd.alphaWindowHours,
         minHours: wd.alphaMinHours,
+        // BTC not traded: its return from stored BTC bars (else alpha vs equal-weight HODL, issue 12 §2)
+        btcPrice: storedBtcPrice(
+          this.o.paths.barsDb,
+          this.o.config.trading.timeframe,
+          now,
+          wd.alphaWindowHours / 24 + 2,
+        ),
       });
       checks.push(alpha);
       retrain = await decideRetrain({

@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import { ACTOR_FILE, META_FILE } from "./package.js";
+import { ACTOR_FILE, META_FILE, PROVENANCE_FILE } from "./package.js";
 
 /** Default folder templates, relative to the workspace root; `{n}` = trial number, `{tf}` = timeframe. */
 export const DEFAULT_WEIGHT_TEMPLATES: readonly string[] = [
@@ -33,6 +33,10 @@ export interface WeightsCandidate {
   hasPth: boolean;
   /** Holds `model.json` (a capp package). */
   hasMeta: boolean;
+  /** Holds `provenance.json` (settled by `capp models import`). */
+  hasProvenance: boolean;
+  /** Came from a `{study}` template: the folder path itself names the study. */
+  studyScoped: boolean;
 }
 
 /** Result of {@link discoverWeights}. */
@@ -121,6 +125,8 @@ export function discoverWeights(
         hasOnnx: isFile(join(dir, ACTOR_FILE)),
         hasPth: isFile(join(dir, "actor.pth")),
         hasMeta: isFile(join(dir, META_FILE)),
+        hasProvenance: isFile(join(dir, PROVENANCE_FILE)),
+        studyScoped: t.includes("{study}"),
       };
       if (cand.hasOnnx || cand.hasPth) looked.push({ cand, dir });
       else looked.push({ dir, reason: "folder holds neither actor.onnx nor actor.pth" });

@@ -319,3 +319,90 @@ export function buildLegacyMeta(
     created: new Date(opts.nowMs ?? Date.now()).toISOString(),
   };
 }
+
+/** File name of a weights folder's provenance (written by `capp models import`). */
+export const PROVENANCE_FILE = "provenance.json";
+
+/**
+ * Provenance of a weights folder: which (study, trial) its `actor.onnx` belongs to, settled once by a
+ * user (`capp models import DIR --study S --trial N`) after its dimensions were checked against that
+ * trial's params. `sha256` binds it to the exact bytes: changed weights void it. A capp package's
+ * `model.json` carries the same fields, so packages capp writes always carry their provenance.
+ */
+export interface Provenance {
+  format: 1;
+  study_name: string;
+  /** Storage-wide trial id. */
+  trial_id: number;
+  /** Trial number within the study. */
+  trial_number: number;
+  /** sha256 (lowercase hex) of `actor.onnx`. */
+  sha256: string;
+  /** Which file the weights came from ("actor.onnx", or "actor.pth" once converted). */
+  weights: string;
+  /** ISO time of the import. */
+  created: string;
+  /** Who wrote it, e.g. "capp models import". */
+  by: string;
+}
+
+const ProvenanceSchema = z.object({
+  format: z.literal(1),
+  study_name: z.string().min(1),
+  trial_id: z.number().int().nonnegative(),
+  trial_number: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits"),
+  weights: z.string().min(1),
+  created: z.string().min(1),
+  by: z.string(),
+});
+
+/**
+ * Read `dir/provenance.json`.
+ * @returns undefined when the folder has none.
+ * @throws DataError naming the file when it is not valid JSON or misses a field.
+ */
+export function readProvenance(dir: string): Provenance | undefined {
+  const path = join(resolve(dir), PROVENANCE_FILE);
+  if (!existsSync(path)) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readBytes(path).toString("utf8"));
+  } catch (err) {
+    if (err instanceof DataError) throw err;
+    throw new DataError(
+      `${path} is not valid JSON (${errorMessage(err)})`,
+      "run `capp models import` on the folder again",
+      {
+        cause: err,
+      },
+    );
+  }
+  const r = ProvenanceSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new DataError(
+      `${path}: ${issue.path.join(".") || "(root)"} ${issue.message}`,
+      "run `capp models import` on the folder again",
+    );
+  }
+  return r.data as Provenance;
+}
+
+/**
+ * Write `dir/provenance.json` atomically (temp file + fsync + rename).
+ * @throws DataError when the folder cannot be written.
+ */
+export function writeProvenance(dir: string, p: Provenance): void {
+  const abs = resolve(dir);
+  const path = join(abs, PROVENANCE_FILE);
+  const tmp = join(abs, `.${PROVENANCE_FILE}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  try {
+    writeSynced(tmp, `${JSON.stringify(p, null, 2)}\n`);
+    renameSync(tmp, path);
+    fsyncDir(abs);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new DataError(`cannot write ${path}: ${errorMessage(err)}`, `check permissions on ${abs}`, { cause: err });
+  }
+}

@@ -59,7 +59,9 @@ export function loadTrainingData(o: TrainingDataOptions, minBars = 200): Trainin
   const range = storeRange(o.barsDb, tickers, tf);
   const heldOutDays = o.heldOutDays ?? c.deploy.heldOutDays;
   const windowDays = o.windowDays ?? c.training.windowDays;
-  const heldOutFromMs = range.lastMs - heldOutDays * DAY_MS + tfMs;
+  // training.endDate (--train-until) ends training earlier; every later bar is held out (issue 12 §4)
+  const endMs = c.training.endDate !== undefined ? Date.parse(c.training.endDate) : Number.POSITIVE_INFINITY;
+  const heldOutFromMs = Math.min(range.lastMs - heldOutDays * DAY_MS + tfMs, Math.floor(endMs / tfMs) * tfMs + tfMs);
   const toMs = heldOutFromMs - tfMs;
   const fromMs = windowDays > 0 ? Math.max(range.firstMs, heldOutFromMs - windowDays * DAY_MS) : range.firstMs;
   const haveBars = Math.floor((toMs - fromMs) / tfMs) + 1;

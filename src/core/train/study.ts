@@ -234,7 +234,9 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
         }
       }
       const t0 = clock.now();
-      const trial = writer.createTrial(study.studyId, { userAttrs: { timeframe: data.timeframe } });
+      // the training span, so the deploy gate can refuse to validate on trained bars (issue 12 §4)
+      const span = { train_from: new Date(data.fromMs).toISOString(), train_to: new Date(data.toMs).toISOString() };
+      const trial = writer.createTrial(study.studyId, { userAttrs: { timeframe: data.timeframe, ...span } });
       let params: Record<string, WriterChoice> = {};
       let userAttrs: Record<string, unknown> = { timeframe: data.timeframe };
       let outcome: TrialOutcome;
