@@ -33,7 +33,7 @@ function pids(sup: Supervisor): (number | undefined)[] {
 }
 
 describe("Supervisor with real processes", () => {
-  it("restarts a kill -9'd child within 2 s with a new pid (default back-off)", async () => {
+  it("restarts a kill -9'd child with a new pid (default back-off)", async () => {
     env = new TestEnv();
     const spec = nodeSpec("paper_trading", idleScript(), { restart: { cooldownSec: 300, backoff: {} } });
     expect(spec.restart.backoff.baseSec).toBe(0.5);
