@@ -118,7 +118,7 @@ export function registerAutomation(program: Command, globals: () => GlobalOption
       for (const j of s.jobs)
         say(
           opts,
-          `  ${j.name.padEnd(15)} ${j.enabled ? `every ${j.intervalSec}s` : "disabled"}  last ${j.lastRun ? `${j.lastRun.finished ?? j.lastRun.started} ${j.lastRun.ok ? "ok" : "FAILED"}: ${j.lastRun.summary ?? ""}` : "never"}  next ${j.nextRun ?? "-"}`,
+          `  ${j.name.padEnd(15)} ${j.enabled ? `every ${j.intervalSec}s` : "disabled"}  last ${j.lastRun ? `${j.lastRun.finished ?? j.lastRun.started} ${j.lastRun.ok ? "ok" : "FAILED"}: ${j.lastRun.summary ?? ""}` : "never"}  next ${j.nextRun ? `${j.nextRun} (in ${Math.max(0, Math.round((Date.parse(j.nextRun) - Date.now()) / 1000))} s)` : "-"}`,
         );
       say(opts, "processes:");
       if (s.processes.length === 0) say(opts, "  none supervised");

@@ -626,7 +626,11 @@ export interface WatchdogStatus {
   alerts: { timestamp: string; severity: string; process: string; message: string }[];
 }
 
-/** Read-only status from the pid file, the registry and the state DB (starts nothing). */
+/**
+ * Read-only status from the pid file, the registry and the state DB (starts nothing).
+ * `alerts` are the last `alerts` watchdog events of severity WARNING and above (the hourly
+ * "backup created" INFO entries never push a real warning out).
+ */
 export function watchdogStatus(paths: WorkspacePaths, alerts = 10): WatchdogStatus {
   const files = watchdogFiles(paths);
   const reg = new JsonRegistryStore(files.registry).load();
@@ -636,7 +640,7 @@ export function watchdogStatus(paths: WorkspacePaths, alerts = 10): WatchdogStat
     const rows = db.db
       .prepare(
         `SELECT ts, severity, process, message FROM events WHERE json_extract(data, '$.source') = ? AND kind <> 'adopted'
-         ORDER BY ts DESC, id DESC LIMIT ?`,
+         AND severity IN ('WARNING', 'ERROR', 'CRITICAL') ORDER BY ts DESC, id DESC LIMIT ?`,
       )
       .all(WATCHDOG_SOURCE, alerts) as { ts: number; severity: string; process: string; message: string }[];
     return {
