@@ -97,11 +97,12 @@ export function registerAutomation(program: Command, globals: () => GlobalOption
       const opts = globals();
       const ctx = await makeCtx(opts);
       const { stopAutomation } = await import("../host/stop.js");
-      const r = await stopAutomation(ctx.paths, f.grace * 1000);
+      const r = await stopAutomation(ctx.paths, f.grace * 1000, ctx.loaded.config);
       if (opts.json) return printJson({ ok: true, ...r });
-      if (!r.host && r.children.length === 0) return say(opts, "nothing was running");
+      if (!r.host && r.children.length === 0 && !r.scheduler) return say(opts, "nothing was running");
       if (r.host) say(opts, `stopped the automation host (pid ${r.host.pid}: ${r.host.how})`);
       for (const c of r.children) say(opts, `stopped ${c.name} (pid ${c.pid}: ${c.how})`);
+      if (r.scheduler) say(opts, `stopped the two-phase run: ${r.scheduler.summary}`);
     });
 
   auto
