@@ -80,12 +80,12 @@ export function registerAutomation(program: Command, globals: () => GlobalOption
       const opts = globals();
       const { runHost } = await import("../host/host.js");
       const stop = onStopSignal();
-      await runHost({
-        workspace: opts.workspace,
-        configFile: opts.config,
-        signal: stop.signal,
-        onRun: (j, ok, s) => process.stdout.write(`${new Date().toISOString()} ${j}: ${ok ? "ok" : "FAILED"} ${s}\n`),
-      });
+      // each job's runs go to its own rotated log (logs/<job>.log); stdout/stderr (automation.log)
+      // keep the host's own lines and anything it could not log itself
+      const line = (m: string) => process.stdout.write(`${new Date().toISOString()} ${m}\n`);
+      line(`automation host starting (pid ${process.pid})`);
+      await runHost({ workspace: opts.workspace, configFile: opts.config, signal: stop.signal });
+      line(`automation host stopped (pid ${process.pid})`);
       stop.dispose();
     });
 
@@ -158,5 +158,42 @@ export function registerAutomation(program: Command, globals: () => GlobalOption
       if (opts.json) return printJson({ ok: true, ...r });
       for (const file of r.files) say(opts, `wrote ${file}`);
       say(opts, r.next);
+    });
+
+  auto
+    .command("run-job <name>", { hidden: true })
+    .description("run one job once, recorded and logged like the host's runs (what crontab lines call)")
+    .action(async (name: string) => {
+      const opts = globals();
+      // every line this prints carries a timestamp: crontab appends it to logs/<job>.log
+      const stamped = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
+      try {
+        const ctx = await makeCtx(opts);
+        const { JOBS, runJob } = await import("../host/jobs.js");
+        const { ConfigError } = await import("../core/errors.js");
+        const job = JOBS.find((j) => j.name === name);
+        if (!job) throw new ConfigError(`unknown job ${name}`, `use one of ${JOBS.map((j) => j.name).join(", ")}`);
+        const { StateDb } = await import("../core/state/db.js");
+        const { SystemClock } = await import("../core/clock.js");
+        const db = new StateDb(ctx.paths.stateDb);
+        try {
+          // runJob appends "<ISO time> ok|FAILED (ms) summary" to logs/<job>.log (rotated) and records the run
+          const r = await runJob(job, {
+            loaded: ctx.loaded,
+            paths: ctx.paths,
+            db,
+            clock: new SystemClock(),
+            signal: new AbortController().signal,
+          });
+          if (opts.json) printJson(r);
+          if (!r.ok) process.exitCode = 1;
+        } finally {
+          db.close();
+        }
+      } catch (err) {
+        const { CappError, errorMessage } = await import("../core/errors.js");
+        stamped(`FAILED ${errorMessage(err)}${err instanceof CappError ? ` (fix: ${err.fix})` : ""}`);
+        process.exitCode = err instanceof CappError ? err.exitCode : 1;
+      }
     });
 }

@@ -35,7 +35,10 @@ export function reportError(err: unknown, json: boolean): number {
   const fix = err instanceof CappError ? err.fix : "re-run with CAPP_DEBUG=1 for a stack trace, and report it";
   if (json) printJson({ ok: false, error: { message: errorMessage(err), fix, exitCode: code } });
   else {
-    process.stderr.write(`${color.red("error:")} ${errorMessage(err)}\n${color.dim("fix:")} ${fix}\n`);
+    // colour on stderr only when stderr itself is a terminal (never codes in a redirected 2> file)
+    const tty = process.stderr.isTTY && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+    const [red, dim] = tty ? [color.red, color.dim] : [(s: string) => s, (s: string) => s];
+    process.stderr.write(`${red("error:")} ${errorMessage(err)}\n${dim("fix:")} ${fix}\n`);
     if (process.env.CAPP_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   }
   return code;

@@ -34,15 +34,35 @@ export async function progress(opts: GlobalOptions, label: string): Promise<Prog
       },
     };
   }
-  let lastPct = -1;
+  let lastStep = -1;
   return {
     update(done, total, note = "") {
-      const pct = total > 0 ? Math.floor((done / total) * 10) * 10 : 0;
-      if (pct !== lastPct) {
-        lastPct = pct;
-        process.stderr.write(`${label}: ${pct}% (${done}/${total})${note ? ` ${note}` : ""}\n`);
+      const line = plainProgressLine(label, done, total, note, lastStep);
+      if (line) {
+        lastStep = line.step;
+        process.stderr.write(`${line.text}\n`);
       }
     },
     stop() {},
   };
+}
+
+/**
+ * The plain-text progress line (no terminal): printed when progress enters a new 10 % step (and at
+ * 100 %), with the real percentage, e.g. `training: 25% (3/12)` — not floored to tens.
+ * @param lastStep the step (0–10) of the previous line printed, -1 before the first.
+ * @returns the line and its step, or null when nothing should be printed.
+ */
+export function plainProgressLine(
+  label: string,
+  done: number,
+  total: number,
+  note: string,
+  lastStep: number,
+): { text: string; step: number } | null {
+  const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
+  const step = Math.floor(frac * 10);
+  if (step === lastStep) return null;
+  const pct = Math.round(frac * 100) === 100 && done < total ? 99 : Math.round(frac * 100);
+  return { text: `${label}: ${pct}% (${done}/${total})${note ? ` ${note}` : ""}`, step };
 }

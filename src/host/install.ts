@@ -49,7 +49,9 @@ export function writeOsSchedule(
         const s = j.intervalSec(loaded);
         const minutes = Math.max(1, Math.round(s / 60));
         const when = minutes >= 60 ? `0 */${Math.round(minutes / 60)} * * *` : `*/${minutes} * * * *`;
-        return `${when} ${[...base, ...jobCommand(j.name)].map(q).join(" ")} >> ${q(join(paths.logs, `${j.name}.log`))} 2>&1`;
+        // `automation run-job` writes a timestamped line per run to logs/<job>.log (rotated) and
+        // records the run in the state DB; anything else it prints carries a timestamp too
+        return `${when} ${[...base, "automation", "run-job", j.name].map(q).join(" ")} >> ${q(join(paths.logs, `${j.name}.log`))} 2>&1`;
       }),
     ];
     const f = join(out, "capp.crontab");

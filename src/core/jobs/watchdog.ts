@@ -25,6 +25,7 @@ import { checkGpu, type GpuProbe } from "../health/gpu.js";
 import { checkTraderHeartbeat, readTraderHeartbeat } from "../health/heartbeat.js";
 import { backupOptunaDb, checkOptunaDb } from "../health/optunaDb.js";
 import { type HealthCheck, type HealthStatus, statusRank } from "../health/types.js";
+import { sweepLogs } from "../logs/rotate.js";
 import type { NotifierHub } from "../notify/hub.js";
 import type { Severity } from "../notify/types.js";
 import { StateDb } from "../state/db.js";
@@ -208,6 +209,7 @@ export class Watchdog {
       this.record(e.severity, "ENSEMBLE", e.kind, e.message, { target: reload.check.data?.target });
     this.alertOnChanges(checks);
     exportWatchdogState(this.files.state, this.db, this.supervisor.snapshot(), now);
+    sweepLogs(this.o.paths.logs); // rotate the logs children hold open (paper_trading.log, automation.log, …)
     await this.flush();
     const worst = checks.reduce<HealthStatus>((w, c) => (statusRank(c.status) > statusRank(w) ? c.status : w), "ok");
     return { at: new Date(now).toISOString(), processes: rep.instances, extras: rep.extras, checks, retrain, worst };
