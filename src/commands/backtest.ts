@@ -86,12 +86,12 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
         say(opts, `  bars ${m.bars}  equity ${m.startEquity.toFixed(2)} → ${m.endEquity.toFixed(2)} USD`);
         say(
           opts,
-          `  total return ${pct(m.totalReturn)}  Sharpe ${m.sharpe.toFixed(2)}  Sortino ${m.sortino.toFixed(2)}  max drawdown ${pct(m.maxDrawdown)}`,
+          `  total return ${pct(m.totalReturn)}  Sharpe ${m.sharpe.toFixed(2)}  Sortino ${m.sortino.toFixed(2)} (annualised)  max drawdown ${pct(m.maxDrawdown)}`,
         );
         say(opts, `  trades ${m.trades}  fees ${m.fees.toFixed(2)} USD`);
         say(
           opts,
-          `  BTC HODL ${pct(m.btcHodlReturn)} → alpha ${pct(m.alphaBtc)};  equal-weight HODL ${pct(m.ewHodlReturn)} → alpha ${pct(m.alphaEw)}`,
+          `  BTC HODL ${pct(m.btcHodlReturn)} → alpha ${(m.alphaBtc * 100).toFixed(2)} pp;  equal-weight HODL ${pct(m.ewHodlReturn)} → alpha ${(m.alphaEw * 100).toFixed(2)} pp`,
         );
         say(opts, `  wrote ${join(out, "equity.csv")}, ${join(out, "chart.svg")}, ${join(out, "report.json")}`);
       } finally {

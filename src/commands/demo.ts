@@ -5,6 +5,8 @@ import { progress } from "./progress.js";
 import { onStopSignal } from "./signals.js";
 
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+/** A difference of two returns, in percentage points. */
+const pp = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(2)} pp`;
 
 export function registerDemo(program: Command, globals: () => GlobalOptions): void {
   program
@@ -44,11 +46,11 @@ export function registerDemo(program: Command, globals: () => GlobalOptions): vo
           );
           say(
             opts,
-            `BTC HODL ${pct(m.btcHodlReturn)} → alpha ${pct(m.alphaBtc)}; equal-weight HODL ${pct(m.ewHodlReturn)} → alpha ${pct(m.alphaEw)}`,
+            `BTC HODL ${pct(m.btcHodlReturn)} → alpha ${pp(m.alphaBtc)}; equal-weight HODL ${pct(m.ewHodlReturn)} → alpha ${pp(m.alphaEw)}`,
           );
           say(
             opts,
-            `Sharpe ${m.sharpe.toFixed(2)}, max drawdown ${pct(m.maxDrawdown)}, trades ${m.trades}, fees ${m.fees.toFixed(2)} USD`,
+            `Sharpe ${m.sharpe.toFixed(2)} (annualised), max drawdown ${pct(m.maxDrawdown)}, trades ${m.trades}, fees ${m.fees.toFixed(2)} USD`,
           );
         }
         say(

@@ -23,8 +23,19 @@ describe("capp demo --quick", () => {
     expect(rep.jobs["ensemble-sync"].runs).toBe(14 * 24);
     const csv = readFileSync(rep.files.equity, "utf8").trim().split("\n");
     expect(csv).toHaveLength(14 * 24 + 1);
-    expect(readFileSync(rep.files.markdown, "utf8")).toMatch(/alpha/);
-    expect(existsSync(rep.files.chart)).toBe(true);
+    const md = readFileSync(rep.files.markdown, "utf8");
+    expect(md).toMatch(/alpha [+-]\d+\.\d\d pp/);
+    expect(md).toContain("Sharpe / Sortino (annualised)");
+    // the trade list: one row per fill, as in report.json
+    expect(rep.trades).toHaveLength(m.trades);
+    expect(Object.keys(rep.trades[0])).toEqual(["time", "symbol", "side", "qty", "price", "fee"]);
+    expect(md).toContain(`## Trades (${m.trades})`);
+    expect(typeof rep.deployments[0].summary).toBe("object"); // JSON, not a string
+    expect(rep.training.best.value).toBe(Number(rep.training.best.value.toPrecision(6))); // rounded for people
+    const svg = readFileSync(rep.files.chart, "utf8");
+    const tradeMarks = svg.match(/class="marker (buy|sell)"/g)?.length ?? 0;
+    expect(tradeMarks).toBeGreaterThan(0); // fills after the last equity bar fall outside the chart
+    expect(tradeMarks).toBeLessThanOrEqual(m.trades);
     expect(existsSync(join(dir, "deployments/deployment.json"))).toBe(true);
     expect(existsSync(join(dir, "deployments/watchdog_state.json"))).toBe(true);
   }, 900_000); // generous: minutes on a busy machine; speed is not asserted here
