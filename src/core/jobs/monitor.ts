@@ -236,7 +236,7 @@ export async function runMonitorPass(o: MonitorOptions): Promise<JobResult> {
     const report = await monitorPass(o, db, clock.now());
     const s = report.stats;
     const summary = s
-      ? `${s.study}: ${s.complete}/${s.total} complete, ${s.completedLastHour} in the last hour, ${s.running} running, best ${s.best ? `#${s.best.number} = ${s.best.value}` : "none"}; ${report.trading.tradeCount} trades`
+      ? `${s.study}: ${s.complete}/${s.total} complete, ${s.completedLastHour} in the last hour, ${s.running} running, best ${s.best ? `#${s.best.number} = ${Number(s.best.value.toPrecision(6))}` : "none"}; ${report.trading.tradeCount} trades`
       : `no trial stats (${report.statsError}); ${report.trading.tradeCount} trades`;
     db.finishJob(id, clock.now(), true, summary);
     return { ok: true, summary, details: report };
