@@ -41,7 +41,7 @@ beforeAll(async () => {
     seed: 11,
     data,
   });
-}, 180_000);
+}, 600_000); // generous: a few minutes of training on a busy machine
 
 /** A fresh workspace folder reading the same bars (for studies that must not touch the main one). */
 function otherWorkspace() {
