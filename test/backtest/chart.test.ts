@@ -22,6 +22,8 @@ describe("equity chart", () => {
     expect(svg.match(/class="marker stop"/g)).toHaveLength(1);
     expect(svg.match(/class="marker deploy"/g)).toHaveLength(1);
     expect(svg).toContain("<title>buy 0.01 BTC/USD</title>");
+    expect(svg).toContain("</tspan> deployment</text>"); // the markers' legend
+    expect(equityChartSvg("t", times, [{ name: "e", color: "#000", values }])).not.toContain("deployment</text>");
   });
 
   it("anchors the first date label at its start and the last at its end (never cut at the edge)", () => {

@@ -122,7 +122,7 @@ export function equityChartSvg(
 ${ticks.join("\n")}
 ${lines.join("\n")}
 ${marks.join("\n")}
-${legend.join("\n")}
+${legend.join("\n")}${marks.length ? `\n<text x="${width - pad.r}" y="${height - 13}" text-anchor="end" font-size="12"><tspan fill="#2ca02c">▲</tspan> buy <tspan fill="#d62728">▼</tspan> sell <tspan fill="#d62728">✕</tspan> stop <tspan fill="#9467bd">┆</tspan> deployment</text>` : ""}
 <text x="14" y="${pad.t + h / 2}" font-size="11" transform="rotate(-90 14 ${pad.t + h / 2})">USD</text>
 </svg>
 `;
