@@ -146,7 +146,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     );
     const { runDeployCheck } = await import("../core/jobs/deploy.js");
     const dep = await runDeployCheck({ paths, config: c, db, nowMs: Date.now(), study });
-    o.say(`deploy check: ${dep.action} — ${dep.summary}`);
+    // long floats in the summary (objective values) are rounded for people
+    const human = (t: string) => t.replace(/-?\d+\.\d{7,}/g, (v) => String(round(Number(v))));
+    o.say(`deploy check: ${dep.action} — ${human(dep.summary)}`);
 
     // 4. replay the held-out days with the host's jobs on the same simulated clock
     const from = trained.heldOutFromMs;
