@@ -7,11 +7,12 @@ import { registerCommands } from "./commands/index.js";
 import { type GlobalOptions, reportError } from "./commands/output.js";
 import { explainStorageError } from "./core/state/faults.js";
 
-// `capp … | head` closes stdout early: that is not an error
-process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-  if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw err;
-});
+// `capp … | head` (or `2>&1 | head`) closes stdout/stderr early: that is not an error
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw err;
+  });
 
 const program = new Command();
 program

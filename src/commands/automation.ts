@@ -101,12 +101,12 @@ export function registerAutomation(program: Command, globals: () => GlobalOption
       const opts = globals();
       const { runHost } = await import("../host/host.js");
       const stop = onStopSignal();
-      await runHost({
-        workspace: opts.workspace,
-        configFile: opts.config,
-        signal: stop.signal,
-        onRun: (j, ok, s) => process.stdout.write(`${new Date().toISOString()} ${j}: ${ok ? "ok" : "FAILED"} ${s}\n`),
-      });
+      // each job's runs go to its own rotated log (logs/<job>.log); stdout/stderr (automation.log)
+      // keep the host's own lines and anything it could not log itself
+      const line = (m: string) => process.stdout.write(`${new Date().toISOString()} ${m}\n`);
+      line(`automation host starting (pid ${process.pid})`);
+      await runHost({ workspace: opts.workspace, configFile: opts.config, signal: stop.signal });
+      line(`automation host stopped (pid ${process.pid})`);
       stop.dispose();
     });
 
@@ -118,11 +118,12 @@ export function registerAutomation(program: Command, globals: () => GlobalOption
       const opts = globals();
       const ctx = await makeCtx(opts);
       const { stopAutomation } = await import("../host/stop.js");
-      const r = await stopAutomation(ctx.paths, f.grace * 1000);
+      const r = await stopAutomation(ctx.paths, f.grace * 1000, ctx.loaded.config);
       if (opts.json) return printJson({ ok: true, ...r });
-      if (!r.host && r.children.length === 0) return say(opts, "nothing was running");
+      if (!r.host && r.children.length === 0 && !r.scheduler) return say(opts, "nothing was running");
       if (r.host) say(opts, `stopped the automation host (pid ${r.host.pid}: ${r.host.how})`);
       for (const c of r.children) say(opts, `stopped ${c.name} (pid ${c.pid}: ${c.how})`);
+      if (r.scheduler) say(opts, `stopped the two-phase run: ${r.scheduler.summary}`);
     });
 
   auto
@@ -139,7 +140,7 @@ export function registerAutomation(program: Command, globals: () => GlobalOption
       for (const j of s.jobs)
         say(
           opts,
-          `  ${j.name.padEnd(15)} ${j.enabled ? `every ${j.intervalSec}s` : "disabled"}  last ${j.lastRun ? `${j.lastRun.finished ?? j.lastRun.started} ${j.lastRun.ok ? "ok" : "FAILED"}: ${j.lastRun.summary ?? ""}` : "never"}  next ${j.nextRun ?? "-"}`,
+          `  ${j.name.padEnd(15)} ${j.enabled ? `every ${j.intervalSec}s` : "disabled"}  last ${j.lastRun ? `${j.lastRun.finished ?? j.lastRun.started} ${j.lastRun.ok ? "ok" : "FAILED"}: ${j.lastRun.summary ?? ""}` : "never"}  next ${j.nextRun ? `${j.nextRun} (in ${Math.max(0, Math.round((Date.parse(j.nextRun) - Date.now()) / 1000))} s)` : "-"}`,
         );
       say(opts, "processes:");
       if (s.processes.length === 0) say(opts, "  none supervised");
@@ -178,5 +179,42 @@ export function registerAutomation(program: Command, globals: () => GlobalOption
       if (opts.json) return printJson({ ok: true, ...r });
       for (const file of r.files) say(opts, `wrote ${file}`);
       say(opts, r.next);
+    });
+
+  auto
+    .command("run-job <name>", { hidden: true })
+    .description("run one job once, recorded and logged like the host's runs (what crontab lines call)")
+    .action(async (name: string) => {
+      const opts = globals();
+      // every line this prints carries a timestamp: crontab appends it to logs/<job>.log
+      const stamped = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
+      try {
+        const ctx = await makeCtx(opts);
+        const { JOBS, runJob } = await import("../host/jobs.js");
+        const { ConfigError } = await import("../core/errors.js");
+        const job = JOBS.find((j) => j.name === name);
+        if (!job) throw new ConfigError(`unknown job ${name}`, `use one of ${JOBS.map((j) => j.name).join(", ")}`);
+        const { StateDb } = await import("../core/state/db.js");
+        const { SystemClock } = await import("../core/clock.js");
+        const db = new StateDb(ctx.paths.stateDb);
+        try {
+          // runJob appends "<ISO time> ok|FAILED (ms) summary" to logs/<job>.log (rotated) and records the run
+          const r = await runJob(job, {
+            loaded: ctx.loaded,
+            paths: ctx.paths,
+            db,
+            clock: new SystemClock(),
+            signal: new AbortController().signal,
+          });
+          if (opts.json) printJson(r);
+          if (!r.ok) process.exitCode = 1;
+        } finally {
+          db.close();
+        }
+      } catch (err) {
+        const { CappError, errorMessage } = await import("../core/errors.js");
+        stamped(`FAILED ${errorMessage(err)}${err instanceof CappError ? ` (fix: ${err.fix})` : ""}`);
+        process.exitCode = err instanceof CappError ? err.exitCode : 1;
+      }
     });
 }

@@ -133,7 +133,7 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
         say(opts, `  bars ${m.bars}  equity ${m.startEquity.toFixed(2)} → ${m.endEquity.toFixed(2)} USD`);
         say(
           opts,
-          `  total return ${pct(m.totalReturn)}  Sharpe ${m.sharpe.toFixed(2)}  Sortino ${m.sortino.toFixed(2)}  max drawdown ${pct(m.maxDrawdown)}`,
+          `  total return ${pct(m.totalReturn)}  Sharpe ${m.sharpe.toFixed(2)}  Sortino ${m.sortino.toFixed(2)} (annualised)  max drawdown ${pct(m.maxDrawdown)}`,
         );
         say(opts, `  trades ${m.trades}  fees ${m.fees.toFixed(2)} USD`);
         for (const g of r.gaps)

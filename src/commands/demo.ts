@@ -6,6 +6,7 @@ import { progress } from "./progress.js";
 import { onStopSignal } from "./signals.js";
 
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+/** A difference of two returns, in percentage points. */
 
 export function registerDemo(program: Command, globals: () => GlobalOptions): void {
   program
@@ -47,7 +48,7 @@ export function registerDemo(program: Command, globals: () => GlobalOptions): vo
           say(opts, benchmarkText(m));
           say(
             opts,
-            `Sharpe ${m.sharpe.toFixed(2)}, max drawdown ${pct(m.maxDrawdown)}, trades ${m.trades}, fees ${m.fees.toFixed(2)} USD`,
+            `Sharpe ${m.sharpe.toFixed(2)} (annualised), max drawdown ${pct(m.maxDrawdown)}, trades ${m.trades}, fees ${m.fees.toFixed(2)} USD`,
           );
         }
         say(

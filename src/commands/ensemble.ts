@@ -17,6 +17,11 @@ export function activeStudy(ctx: Ctx): string {
   return s;
 }
 
+/** A number for people: 4 significant digits (0.3565933495133939 → 0.3566); non-finite as is. */
+export function humanNumber(x: number | null): string {
+  return x !== null && Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x);
+}
+
 function render(opts: GlobalOptions, r: SyncResult): void {
   if (opts.json) {
     printJson({ ok: r.members.length > 0, ...r });
@@ -34,12 +39,19 @@ function render(opts: GlobalOptions, r: SyncResult): void {
   else
     say(
       opts,
-      `${head}${color.green("updated")} ensemble to v${r.version} of ${r.study}: ${r.members.length} members (+${r.added.length} −${r.removed.length})`,
+      `${head}${color.green(r.dryRun ? "would update" : "updated")} ensemble to v${r.version} of ${r.study}: ${r.members.length} members (+${r.added.length} −${r.removed.length})`,
     );
   for (const m of r.added)
-    say(opts, `  + trial ${m.trial_number} (id ${m.trial_id}) value ${m.value} from ${m.source_dir}`);
+    say(opts, `  + trial ${m.trial_number} (id ${m.trial_id}) value ${humanNumber(m.value)} from ${m.source_dir}`);
   for (const m of r.removed) say(opts, `  - trial ${m.trial_number} (id ${m.trial_id}) of ${m.study_name}`);
-  for (const s of r.skipped) say(opts, color.dim(`  skipped trial ${s.trial_number} (${s.code}): ${s.reason}`));
+  // the reason may already start with its code ("truncated_onnx: …"): say it once
+  for (const s of r.skipped)
+    say(
+      opts,
+      color.dim(
+        `  skipped trial ${s.trial_number} (${s.code}): ${s.reason.startsWith(`${s.code}: `) ? s.reason.slice(s.code.length + 2) : s.reason}`,
+      ),
+    );
   if (r.members.length === 0) {
     say(opts, `dry run: no valid model in study ${r.study}: no ensemble would be written`);
     process.exitCode = 1;

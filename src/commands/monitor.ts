@@ -14,7 +14,7 @@ function render(opts: GlobalOptions, r: JobResult): void {
   if (d.stats)
     say(
       opts,
-      `  trials/h ${d.stats.trialsPerHour.toFixed(2)}, failed ${d.stats.failed}, pruned ${d.stats.pruned}, direction ${d.stats.direction}`,
+      `  ${d.stats.trialsPerHour.toFixed(2)} trials/h over the last ${d.stats.rateWindowHours >= 24 ? "24 h" : `${d.stats.rateWindowHours.toFixed(1)} h`} (${d.stats.completedLastHour} in the last hour), failed ${d.stats.failed}, pruned ${d.stats.pruned}, direction ${d.stats.direction}`,
     );
   for (const g of d.gpus) say(opts, `  GPU ${g.model}: ${g.temperatureC ?? "?"} °C, ${g.utilizationPct ?? "?"} % busy`);
   if (d.trading.equity !== null)
@@ -45,9 +45,13 @@ export function registerMonitor(program: Command, globals: () => GlobalOptions):
       const lock = await acquireDaemonLock(PID_FILES.monitor(ctx.paths.deployments), "monitor");
       const stop = f.once ? undefined : onStopSignal();
       const clock = new SystemClock();
+      let first = true;
       try {
         do {
-          const r = await runMonitorPass({ paths: ctx.paths, config: c, hub, clock });
+          // the first pass (and --once) fails like every other command: exit 2 for an unknown study,
+          // exit 3 for a corrupt or truncated DB; later passes of a loop report and carry on
+          const r = await runMonitorPass({ paths: ctx.paths, config: c, hub, clock, strict: first || !!f.once });
+          first = false;
           if (f.once) {
             process.exitCode = r.ok ? 0 : 1;
             return opts.json ? printJson(r) : render(opts, r);

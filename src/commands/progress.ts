@@ -36,17 +36,36 @@ export async function progress(opts: GlobalOptions, label: string): Promise<Prog
       },
     };
   }
-  let lastPct = -1;
+  let lastStep = -1;
   return {
     update(done, total, note = "") {
-      // never "120% (5/4)": more done than planned shows done/done at 100 %
-      const f = progressFigures(done, total);
-      const pct = Math.floor(f.pct / 10) * 10;
-      if (pct !== lastPct) {
-        lastPct = pct;
-        process.stderr.write(`${label}: ${pct}% (${f.done}/${f.total})${note ? ` ${note}` : ""}\n`);
+      const f = progressFigures(done, total); // never "120% (5/4)"
+      const line = plainProgressLine(label, f.done, f.total, note, lastStep);
+      if (line) {
+        lastStep = line.step;
+        process.stderr.write(`${line.text}\n`);
       }
     },
     stop() {},
   };
+}
+
+/**
+ * The plain-text progress line (no terminal): printed when progress enters a new 10 % step (and at
+ * 100 %), with the real percentage, e.g. `training: 25% (3/12)` — not floored to tens.
+ * @param lastStep the step (0–10) of the previous line printed, -1 before the first.
+ * @returns the line and its step, or null when nothing should be printed.
+ */
+export function plainProgressLine(
+  label: string,
+  done: number,
+  total: number,
+  note: string,
+  lastStep: number,
+): { text: string; step: number } | null {
+  const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
+  const step = Math.floor(frac * 10);
+  if (step === lastStep) return null;
+  const pct = Math.round(frac * 100) === 100 && done < total ? 99 : Math.round(frac * 100);
+  return { text: `${label}: ${pct}% (${done}/${total})${note ? ` ${note}` : ""}`, step };
 }

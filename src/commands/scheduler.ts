@@ -73,6 +73,33 @@ export function registerScheduler(program: Command, globals: () => GlobalOptions
       if (!r.ok) process.exitCode = 1;
     });
   sch
+    .command("stop")
+    .description("cancel the two-phase run in flight (its whole process group: SIGTERM, then SIGKILL after --grace)")
+    .option("--grace <sec>", "seconds between SIGTERM and SIGKILL", (v) => Number(v), 20)
+    .action(async (f: { grace: number }) => {
+      const opts = globals();
+      const ctx = await makeCtx(opts);
+      const { ConfigError, LockError } = await import("../core/errors.js");
+      if (!Number.isFinite(f.grace) || f.grace < 0)
+        throw new ConfigError(`--grace ${f.grace} is not a number of seconds`, "e.g. --grace 20");
+      const { schedulerStop } = await import("../core/scheduler/tick.js");
+      const { StateDb } = await import("../core/state/db.js");
+      const db = new StateDb(ctx.paths.stateDb);
+      try {
+        const r = await schedulerStop({
+          paths: ctx.paths,
+          config: ctx.loaded.config,
+          db,
+          nowMs: Date.now(),
+          graceMs: f.grace * 1000,
+        });
+        if (r.action === "busy") throw new LockError(r.summary, "run `capp scheduler stop` again in a few seconds");
+        render(opts, r);
+      } finally {
+        db.close();
+      }
+    });
+  sch
     .command("show")
     .description("print the schedule, the next run, the run in flight and past runs")
     .action(async () => {

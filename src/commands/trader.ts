@@ -36,7 +36,10 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
     .option("--live", "with --broker alpaca and ALPACA_PAPER=false: trade real money")
     .option("--feed <src>", "where fresh bars come from: store (import yourself) | alpaca (crypto bars v1beta3)")
     .option("--alpaca-url <url>", "Alpaca trading base URL (e.g. a local `capp exchange serve`)")
-    .option("--data-url <url>", "Alpaca market-data base URL")
+    .option(
+      "--data-url <url>",
+      "Alpaca market-data base URL (default: the --alpaca-url when it is on 127.0.0.1/localhost)",
+    )
     .action(async (f: TraderFlags) => {
       const opts = globals();
       const ctx = await makeCtx(opts);
@@ -134,6 +137,8 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
       let beforePoll: ((now: number) => Promise<void>) | undefined;
       if ((f.feed ?? (f.broker === "alpaca" && !f.replay ? "alpaca" : "store")) === "alpaca") {
         const { fetchAlpacaCryptoBars } = await import("../core/broker/alpacaBars.js");
+        // a loopback --alpaca-url (capp exchange serve) implies its data URL unless --data-url is given
+        const dataBaseUrl = (await import("../core/broker/loopback.js")).impliedDataUrl(f.alpacaUrl, f.dataUrl);
         const { BarStore } = await import("../core/market/barstore.js");
         beforePoll = async (now) => {
           const store = BarStore.open(ctx.paths.barsDb);
@@ -144,7 +149,7 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
               ),
             );
             const bars = await fetchAlpacaCryptoBars(c.trading.tickers, c.trading.timeframe as "1h", since, now, {
-              dataBaseUrl: f.dataUrl,
+              dataBaseUrl,
               now,
             });
             for (const [sym, list] of Object.entries(bars))

@@ -11,7 +11,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { equityChartSvg } from "../core/backtest/chart.js";
+import { type ChartMarker, equityChartSvg } from "../core/backtest/chart.js";
 import { computeMetrics, type Metrics, pctText } from "../core/backtest/metrics.js";
 import { LocalBroker } from "../core/broker/local.js";
 import { SimulatedClock } from "../core/clock.js";
@@ -69,7 +69,10 @@ export interface DemoReport {
     seconds: number;
   };
   ensemble: { version: number; members: number };
-  deployments: { action: string; summary: string; at: string }[];
+  /** Deployment history; `summary` is the recorded details as JSON (an object, not a string). */
+  deployments: { action: string; summary: unknown; at: string }[];
+  /** Every fill of the replay: time (ISO), symbol, side, quantity, price (USD), fee (USD). */
+  trades: { time: string; symbol: string; side: string; qty: number; price: number; fee: number }[];
   /** What the validation gate decided on the held-out days, and why (issue 12 §3). */
   gate: DemoGate;
   replay: { from: string; to: string; bars: number; metrics: Metrics | null };
@@ -101,6 +104,10 @@ export interface DemoGate {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+/** A difference of two returns, in percentage points. */
+const pp = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(2)} pp`;
+/** Round for people: 6 significant digits at most (no 17-digit floats in reports). */
+const round = (x: number, digits = 6) => (Number.isFinite(x) ? Number(x.toPrecision(digits)) : x);
 
 /** Run the demo. @throws only for problems a user must fix (e.g. an unwritable --dir). */
 export async function runDemo(o: DemoOptions): Promise<DemoReport> {
@@ -165,7 +172,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     );
     const { runDeployCheck } = await import("../core/jobs/deploy.js");
     const dep = await runDeployCheck({ paths, config: c, db, nowMs: Date.now(), study });
-    o.say(`deploy check: ${dep.action} — ${dep.summary}`);
+    // long floats in the summary (objective values) are rounded for people
+    const human = (t: string) => t.replace(/-?\d+\.\d{7,}/g, (v) => String(round(Number(v))));
+    o.say(`deploy check: ${dep.action} — ${human(dep.summary)}`);
     const g = (dep.details as { gate?: GateResult } | undefined)?.gate;
     const gate: DemoGate = {
       action: dep.action,
@@ -285,9 +294,43 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       }[]
     ).map((d) => ({
       action: d.action,
-      summary: d.details ?? "",
+      summary: (() => {
+        try {
+          return d.details === null ? null : JSON.parse(d.details);
+        } catch {
+          return d.details;
+        }
+      })(),
       at: iso(d.ts),
     }));
+    const trades = fills.map((f) => ({
+      time: iso(f.ts),
+      symbol: f.symbol,
+      side: f.side,
+      qty: round(f.qty),
+      price: round(f.price),
+      fee: round(f.fee, 4),
+    }));
+    const deployTimes = (
+      db.db.prepare("SELECT ts, action FROM deployments WHERE action = 'DEPLOYED' ORDER BY id").all() as {
+        ts: number;
+        action: string;
+      }[]
+    ).map((d) => d.ts);
+    const stops = db.db
+      .prepare(
+        "SELECT ts, kind, message FROM events WHERE process = 'paper_trading' AND kind IN ('stop_loss', 'trailing_stop', 'portfolio_stop') ORDER BY ts",
+      )
+      .all() as { ts: number; kind: string; message: string }[];
+    const markers: ChartMarker[] = [
+      ...fills.map((f) => ({
+        time: f.ts,
+        kind: f.side === "buy" ? ("buy" as const) : ("sell" as const),
+        label: `${iso(f.ts)} ${f.side} ${round(f.qty)} ${f.symbol} @ ${round(f.price)} USD`,
+      })),
+      ...stops.map((s) => ({ time: s.ts, kind: "stop" as const, label: `${s.kind}: ${s.message}` })),
+      ...deployTimes.map((t) => ({ time: t, kind: "deploy" as const, label: `deployed ${iso(t)}` })),
+    ];
     const alerts = db
       .recentEvents(20, "WARNING")
       .map((e) => ({ timestamp: iso(e.ts), severity: e.severity, process: e.process, message: e.message }));
@@ -313,6 +356,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
           { name: "BTC HODL", color: "#ff7f0e", values: eq.map((e) => e.benchmark?.btc_hodl ?? Number.NaN) },
           { name: "equal-weight HODL", color: "#2ca02c", values: eq.map((e) => e.benchmark?.ew_hodl ?? Number.NaN) },
         ],
+        960,
+        480,
+        markers,
       ),
     );
     const report: DemoReport = {
@@ -323,17 +369,18 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
         complete: count("COMPLETE"),
         pruned: count("PRUNED"),
         failed: count("FAIL"),
-        best: trained.best ? { number: trained.best.number, value: trained.best.value ?? Number.NaN } : null,
-        seconds: trained.elapsedSec,
+        best: trained.best ? { number: trained.best.number, value: round(trained.best.value ?? Number.NaN) } : null,
+        seconds: round(trained.elapsedSec, 3),
       },
       ensemble: { version: sync.version, members: sync.members.length },
       deployments,
       gate,
+      trades,
       replay: { from: iso(from), to: iso(to), bars, metrics },
       jobs: Object.fromEntries(runs.map((r) => [r.job, { runs: r.n, failed: r.failed, last: iso(r.last) }])),
       alerts,
       files,
-      seconds: (Date.now() - t0) / 1000,
+      seconds: round((Date.now() - t0) / 1000, 3),
     };
     writeJsonAtomic(files.report, report);
     writeFileSync(files.markdown, markdown(report, deployedDuring));
@@ -368,15 +415,30 @@ function markdown(r: DemoReport, deployedDuring: number): string {
           "|---|---|",
           `| equity | ${m.startEquity.toFixed(2)} → ${m.endEquity.toFixed(2)} USD |`,
           `| total return | ${pct(m.totalReturn)} |`,
-          `| BTC HODL | ${m.btcHodlReturn === null ? (m.btcBenchmark.reason ?? "unavailable") : `${pctText(m.btcHodlReturn)} (alpha ${pctText(m.alphaBtc)})`} |`,
-          `| equal-weight HODL | ${pct(m.ewHodlReturn)} (alpha ${pct(m.alphaEw)}) |`,
-          `| Sharpe / Sortino | ${m.sharpe.toFixed(2)} / ${m.sortino.toFixed(2)} |`,
+          `| BTC HODL | ${m.btcHodlReturn === null ? (m.btcBenchmark.reason ?? "unavailable") : `${pctText(m.btcHodlReturn)} (alpha ${m.alphaBtc === null ? "n/a" : pp(m.alphaBtc)})`} |`,
+          `| equal-weight HODL | ${pct(m.ewHodlReturn)} (alpha ${pp(m.alphaEw)}) |`,
+          `| Sharpe / Sortino (annualised) | ${m.sharpe.toFixed(2)} / ${m.sortino.toFixed(2)} |`,
           `| max drawdown | ${pct(m.maxDrawdown)} |`,
           `| trades (fills) / fees | ${m.trades} / ${m.fees.toFixed(2)} USD |`,
         ].join("\n")
       : "No replay: the gate deployed nothing (see above why).",
     "",
     "![equity](chart.svg)",
+    "",
+    "Chart: ▲ buy, ▼ sell, ✕ stop (loss, trailing or portfolio), dashed line: a deployment.",
+    "",
+    `## Trades (${r.trades.length})`,
+    "",
+    ...(r.trades.length
+      ? [
+          "| time (UTC) | symbol | side | qty | price (USD) | fee (USD) |",
+          "|---|---|---|---:|---:|---:|",
+          ...r.trades.map(
+            (t) =>
+              `| ${t.time.slice(0, 16).replace("T", " ")} | ${t.symbol} | ${t.side} | ${t.qty} | ${t.price} | ${t.fee.toFixed(4)} |`,
+          ),
+        ]
+      : ["none"]),
     "",
     "## Jobs",
     "",

@@ -73,7 +73,11 @@ export async function runHost(o: HostOptions): Promise<void> {
       if (job.daemon) {
         const loaded = first;
         const d = job
-          .daemon({ loaded, paths, db, clock, signal: o.signal }, (r) => o.onRun?.(job.name, r.ok, r.summary))
+          .daemon({ loaded, paths, db, clock, signal: o.signal }, (r) => {
+            // the loop's passes go to its own log (logs/watchdog.log), like every cron job's runs
+            jobLog(paths, job.name, `${new Date().toISOString()} ${r.ok ? "ok" : "FAILED"} ${r.summary}`);
+            o.onRun?.(job.name, r.ok, r.summary);
+          })
           .catch((err) => {
             jobLog(paths, job.name, `${new Date().toISOString()} FAILED ${(err as Error).message}`);
             db.addEvent({

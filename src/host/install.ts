@@ -53,7 +53,9 @@ export function writeOsSchedule(
       const schedule = minutes >= 60 ? `0 */${Math.round(minutes / 60)} * * *` : `*/${minutes} * * * *`;
       return renderPackageTemplate("config/crontab/job.line", {
         schedule,
-        exec: exec(jobCommand(j.name)),
+        // `automation run-job` writes a timestamped line per run to logs/<job>.log (rotated) and
+        // records the run in the state DB; anything else it prints carries a timestamp too
+        exec: exec(["automation", "run-job", j.name]),
         log: q(join(paths.logs, `${j.name}.log`)),
       }).trimEnd();
     });

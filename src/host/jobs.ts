@@ -3,11 +3,11 @@
  * `run(ctx) → JobResult`; the host runs it on its interval with no overlap and records every run
  * in the state DB (`job_runs`) and in `logs/<job>.log`.
  */
-import { appendFileSync, mkdirSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Clock } from "../core/clock.js";
 import type { LoadedConfig } from "../core/config/load.js";
 import { errorMessage } from "../core/errors.js";
+import { appendLogLine } from "../core/logs/rotate.js";
 import type { StateDb } from "../core/state/db.js";
 import type { WorkspacePaths } from "../core/workspace/paths.js";
 
@@ -115,28 +115,9 @@ export const JOBS: JobDef[] = [
   },
 ];
 
-const MAX_LOG_BYTES = 5 * 1024 * 1024;
-const KEEP_LOGS = 3;
-
 /** Append a line to `logs/<job>.log`, rotating at 5 MB (keeps .1 … .3) — F-30. */
 export function jobLog(paths: WorkspacePaths, job: string, line: string): void {
-  mkdirSync(paths.logs, { recursive: true });
-  const file = join(paths.logs, `${job}.log`);
-  try {
-    if (statSync(file).size > MAX_LOG_BYTES) {
-      for (let i = KEEP_LOGS - 1; i >= 1; i--) {
-        try {
-          renameSync(`${file}.${i}`, `${file}.${i + 1}`);
-        } catch {
-          // that generation does not exist yet
-        }
-      }
-      renameSync(file, `${file}.1`);
-    }
-  } catch {
-    // no log yet
-  }
-  appendFileSync(file, `${line}\n`);
+  appendLogLine(join(paths.logs, `${job}.log`), line);
 }
 
 /** Run one job, recording the run (state DB + log). Never throws: a failure is a failed JobResult. */

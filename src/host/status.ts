@@ -9,7 +9,9 @@ import { JsonRegistryStore } from "../core/supervisor/registry.js";
 import { type DeploymentPointer, deploymentPath } from "../core/trader/deployment.js";
 import type { WorkspacePaths } from "../core/workspace/paths.js";
 import { hostPidPath } from "./host.js";
+import { intervalToCron } from "./interval.js";
 import { JOBS } from "./jobs.js";
+import { nextJobRun } from "./nextrun.js";
 import { livePid } from "./pidfile.js";
 import { registryPath } from "./stop.js";
 
@@ -39,11 +41,16 @@ export interface AutomationStatus {
 /**
  * Collect the status of a workspace's automation.
  * `shared`: an open state DB to read (e.g. the dashboard's read-only handle; not closed here).
+ * `jobs[].nextRun` is when the running host fires the job next: the next match of the cron
+ * expression the host recorded (`host:job:<name>`), or the watchdog loop's last pass + interval;
+ * null when no host runs or the job is disabled.
+ * @param nowMs the current time (injected for tests).
  */
 export async function automationStatus(
   loaded: LoadedConfig,
   paths: WorkspacePaths,
   shared?: StateDb,
+  nowMs: number = Date.now(),
 ): Promise<AutomationStatus> {
   const rec = livePid(hostPidPath(paths.deployments));
   const db = shared ?? (existsSync(paths.stateDb) ? new StateDb(paths.stateDb) : undefined);
@@ -55,12 +62,19 @@ export async function automationStatus(
       const intervalSec = j.intervalSec(loaded);
       const enabled = j.enabled(loaded);
       const last = r ? r.started : null;
-      const nextMs =
-        !rec || !enabled
-          ? null
-          : last === null
-            ? null
-            : Math.max(Date.now(), (Math.floor(last / 1000 / intervalSec) + 1) * intervalSec * 1000);
+      let nextMs: number | null = null;
+      if (rec && enabled) {
+        const recorded = db?.getKv<{ expr?: string; loop?: boolean; intervalSec?: number }>(`host:job:${j.name}`);
+        const fallback = (() => {
+          if (j.daemon) return { loop: true, intervalSec };
+          try {
+            return { expr: intervalToCron(intervalSec, j.intervalKey) };
+          } catch {
+            return undefined;
+          }
+        })();
+        nextMs = nextJobRun(recorded ?? fallback, last, nowMs);
+      }
       return {
         name: j.name,
         enabled,

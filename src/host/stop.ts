@@ -7,7 +7,9 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type { CappConfig } from "../core/config/schema.js";
 import { daemonPidFiles } from "../core/jobs/lock.js";
+import { StateDb } from "../core/state/db.js";
 import { JsonRegistryStore } from "../core/supervisor/registry.js";
 import { reapGroup, terminateProcess } from "../core/supervisor/terminate.js";
 import type { WorkspacePaths } from "../core/workspace/paths.js";
@@ -18,6 +20,8 @@ import { livePid } from "./pidfile.js";
 export interface StopReport {
   host?: { pid: number; how: string };
   children: { name: string; pid: number; how: string }[];
+  /** The two-phase run that was cancelled (`scheduler run-now` or a scheduled one), if any. */
+  scheduler?: { pid: number | null; how: string; summary: string };
 }
 
 /** Path of the supervisor registry shared by the watchdog and the host. */
@@ -25,8 +29,11 @@ export function registryPath(paths: WorkspacePaths): string {
   return join(paths.deployments, "supervisor.json");
 }
 
-/** Stop the host, then the standalone daemons, then the supervised processes (and their groups). */
-export async function stopAutomation(paths: WorkspacePaths, graceMs: number): Promise<StopReport> {
+/**
+ * Stop the host, then the standalone daemons, then the supervised processes (and their groups),
+ * then (given the config) the two-phase run in flight, so a `scheduler run-now` job ends too.
+ */
+export async function stopAutomation(paths: WorkspacePaths, graceMs: number, config?: CappConfig): Promise<StopReport> {
   const report: StopReport = { children: [] };
   const host = livePid(hostPidPath(paths.deployments));
   if (host) {
@@ -56,6 +63,19 @@ export async function stopAutomation(paths: WorkspacePaths, graceMs: number): Pr
       inst.stopped = true;
     }
     store.save(state);
+  }
+  if (config && existsSync(paths.stateDb)) {
+    const { schedulerStop } = await import("../core/scheduler/tick.js");
+    const db = new StateDb(paths.stateDb);
+    try {
+      const r = await schedulerStop({ paths, config, db, nowMs: Date.now(), graceMs, by: "capp automation stop" });
+      if (r.action === "stopped") {
+        const d = r.details as { pid?: number | null; how?: string };
+        report.scheduler = { pid: d.pid ?? null, how: d.how ?? "terminated", summary: r.summary };
+      }
+    } finally {
+      db.close();
+    }
   }
   return report;
 }

@@ -1,13 +1,13 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/core/config/load.js";
 import { ConfigError, ExitCode } from "../../src/core/errors.js";
 import { initWorkspace } from "../../src/core/workspace/init.js";
+import { tempDir } from "../helpers/tmp.js";
 
 function ws(): string {
-  return mkdtempSync(join(tmpdir(), "capp-cfg-"));
+  return tempDir("capp-cfg-");
 }
 
 describe("config loading", () => {
@@ -100,7 +100,7 @@ describe("config loading", () => {
 
 describe("strict config", () => {
   it("a misspelt key in capp.config.json is an error naming it (exit 2); // comments are allowed", () => {
-    const dir = mkdtempSync(join(tmpdir(), "capp-cfg-"));
+    const dir = tempDir("capp-cfg-");
     writeFileSync(
       join(dir, "capp.config.json"),
       JSON.stringify({ "//": "note", risk: { "//": "x", maxPositonPct: 0.2 } }),

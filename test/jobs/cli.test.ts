@@ -69,10 +69,10 @@ describe("capp watchdog (CLI)", () => {
     expect(second.stderr).toContain(`the watchdog is already running (pid ${a.pid}`);
 
     process.kill(a.pid as number, "SIGKILL");
-    await waitFor(() => !isAlive(a.pid as number), 3000, "watchdog death");
+    await waitFor(() => !isAlive(a.pid as number), 60_000, "watchdog death");
     expect(isAlive(child)).toBe(true);
     const b = daemon(ws);
-    await waitFor(() => readPidFile(pidFile)?.pid === b.pid, 15_000, "second watchdog");
+    await waitFor(() => readPidFile(pidFile)?.pid === b.pid, 60_000, "second watchdog");
     await new Promise((r) => setTimeout(r, 1500)); // more than one pass
     expect(ws.lines("spawns.txt")).toEqual([String(child)]); // adopted, not duplicated
     const rec = new JsonRegistryStore(ws.file("deployments/supervisor.json")).load().instances["worker#0"];

@@ -76,7 +76,7 @@ export function idle(file = "spawns.txt"): string {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll `pred` every 20 ms until true; throws after `timeoutMs`. */
-export async function waitFor(pred: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
+export async function waitFor(pred: () => boolean, timeoutMs = 60_000, what = "condition"): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!pred()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

@@ -6,7 +6,7 @@
  */
 process.env.TZ = "Asia/Tokyo";
 
-import { copyFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
@@ -17,7 +17,7 @@ import type { Notification, Notifier } from "../../src/core/notify/types.js";
 import { formatOptunaDatetime } from "../../src/core/optuna/writerTime.js";
 import { StateDb } from "../../src/core/state/db.js";
 import { TradingStore } from "../../src/core/state/trading.js";
-import { EXAMPLE, MAIN_STUDY } from "../helpers/workspace.js";
+import { capp, copyWorkspace, EXAMPLE, MAIN_STUDY } from "../helpers/workspace.js";
 import { Ws } from "./helpers.js";
 
 /** A notifier that keeps what it was given (the hub's real de-dup/rate-limit still apply). */
@@ -78,7 +78,9 @@ describe("monitor", () => {
     expect(r.ok).toBe(true);
     const d = r.details as MonitorReport;
     expect(d.stats?.completedLastHour).toBe(2);
-    expect(d.stats?.trialsPerHour).toBeCloseTo(4 / 24, 9);
+    // 4 completions within the rate window: the study's age (its oldest completion is 9.5 h before NOW)
+    expect(d.stats?.rateWindowHours).toBe(9.5);
+    expect(d.stats?.trialsPerHour).toBeCloseTo(4 / d.stats!.rateWindowHours, 9);
     expect(d.stats?.complete).toBe(28);
     expect(d.stats?.running).toBe(1);
     expect(d.stats?.direction).toBe("MAXIMIZE");
@@ -210,5 +212,92 @@ describe("monitor", () => {
     const r = await runMonitorPass({ paths, config, clock: new SimulatedClock(NOW), gpuProbe: async () => [] });
     expect(r.ok).toBe(true);
     expect((r.details as MonitorReport).statsError).toContain("no_such_study");
+  });
+
+  it("a young study's rate agrees with 'N in the last hour' (the window is the study's age, at least 1 h)", async () => {
+    const { db, config, paths } = setup();
+    const sq = new Database(db);
+    // every trial of the study started 40 min ago; the COMPLETE ones finished 5 min ago
+    const start = formatOptunaDatetime(NOW - 40 * 60_000, "local");
+    const end = formatOptunaDatetime(NOW - 5 * 60_000, "local");
+    sq.prepare("UPDATE trials SET datetime_start = ? WHERE study_id = 1").run(start);
+    sq.prepare("UPDATE trials SET datetime_complete = ? WHERE study_id = 1 AND state = 'COMPLETE'").run(end);
+    sq.close();
+    const r = await runMonitorPass({ paths, config, clock: new SimulatedClock(NOW), gpuProbe: async () => [] });
+    const s = (r.details as MonitorReport).stats!;
+    expect(s.completedLastHour).toBe(28);
+    expect(s.rateWindowHours).toBe(1);
+    expect(s.trialsPerHour).toBe(28); // not 28/24 = 1.17
+  });
+
+  it("reports the session that traded when the configured one never did", async () => {
+    const { config, paths } = setup();
+    const state = new StateDb(paths.stateDb);
+    const store = new TradingStore(state);
+    store.addEquity({
+      session: "paper_alpaca",
+      bar_time: NOW - 3_600_000,
+      ts: NOW - 60_000,
+      cash: 120,
+      equity: 512.5,
+      positions: {},
+      benchmark: { btc_hodl: 500, ew_hodl: 500 },
+    });
+    const r = await runMonitorPass({
+      paths,
+      config,
+      db: state,
+      clock: new SimulatedClock(NOW),
+      gpuProbe: async () => [],
+    });
+    state.close();
+    expect(config.monitor.session).toBe("paper_local");
+    expect((r.details as MonitorReport).trading).toMatchObject({ session: "paper_alpaca", equity: 512.5, cash: 120 });
+  });
+
+  it("strict (monitor run --once): an unknown study is exit 2, a truncated DB exit 3; the host's pass reports both", async () => {
+    const unknown = setup("no_such_study");
+    await expect(
+      runMonitorPass({
+        paths: unknown.paths,
+        config: unknown.config,
+        clock: new SimulatedClock(NOW),
+        gpuProbe: async () => [],
+        strict: true,
+      }),
+    ).rejects.toMatchObject({ exitCode: 2 });
+    const broken = setup();
+    const bytes = readFileSync(broken.db);
+    writeFileSync(broken.db, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await expect(
+      runMonitorPass({
+        paths: broken.paths,
+        config: broken.config,
+        clock: new SimulatedClock(NOW),
+        gpuProbe: async () => [],
+        strict: true,
+      }),
+    ).rejects.toMatchObject({ exitCode: 3 });
+    const lax = await runMonitorPass({
+      paths: broken.paths,
+      config: broken.config,
+      clock: new SimulatedClock(NOW),
+      gpuProbe: async () => [],
+    });
+    expect(lax.ok).toBe(true);
+    expect((lax.details as MonitorReport).statsExitCode).toBe(3);
+  });
+
+  it("capp monitor run --once exits 2 for an unknown study and 3 for a truncated DB (built CLI)", () => {
+    const ws = copyWorkspace();
+    const r2 = capp(["-w", ws, "monitor", "run", "--once", "--study", "no_such_study"]);
+    expect(r2.code, r2.stderr).toBe(2);
+    expect(r2.stderr).toContain("no_such_study");
+    const db = join(ws, "databases/optuna_cappuccino.db");
+    const bytes = readFileSync(db);
+    writeFileSync(db, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const r3 = capp(["-w", ws, "monitor", "run", "--once"]);
+    expect(r3.code, r3.stderr).toBe(3);
+    expect(r3.stderr).toContain("optuna_cappuccino.db");
   });
 });

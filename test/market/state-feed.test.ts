@@ -120,14 +120,18 @@ describe("state of one member", () => {
     expect(() => new StateBuilder({ tickers, lookback: 2, norm, state_dim: 302 }, fm)).toThrow(/state_dim 302/);
   });
 
-  it("builds states fast enough for backtests (> 20,000 states/s, one buffer, no allocation)", () => {
+  it("builds every state of the store into one reused buffer (speed is in bench/, not asserted here)", () => {
     const b = new StateBuilder({ tickers, lookback: 3, norm }, fm);
     const out = new Float32Array(b.dim);
     const h = new Float64Array(7);
-    const t0 = performance.now();
     let n = 0;
-    for (let t = 40; t < all.times.length; t++, n++) b.write(out, t, 500, h);
-    const perSec = n / ((performance.now() - t0) / 1000);
-    expect(perSec).toBeGreaterThan(20_000);
+    let finite = true;
+    for (let t = 40; t < all.times.length; t++, n++) {
+      b.write(out, t, 500, h);
+      if (!out.every(Number.isFinite)) finite = false;
+    }
+    expect(n).toBe(all.times.length - 40);
+    expect(finite).toBe(true);
+    expect(out.length).toBe(b.dim); // the same buffer, never reallocated
   });
 });

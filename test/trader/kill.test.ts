@@ -98,5 +98,5 @@ describe("trader crash safety (kill -9 at many points)", () => {
     } finally {
       db.close();
     }
-  }, 120_000);
+  }, 300_000);
 });

@@ -43,7 +43,7 @@ describe("trader safety", () => {
     const done = new Promise((r) => first.on("exit", r));
     first.kill("SIGTERM");
     expect(await done).toBe(0);
-  }, 60_000);
+  }, 180_000);
 
   it("after downtime only the newest closed bar is traded; the missed bars are reported, not traded in a burst", () => {
     const ws = copyWorkspace();
@@ -71,7 +71,7 @@ describe("trader safety", () => {
     } finally {
       db.close();
     }
-  }, 60_000);
+  }, 180_000);
 
   it("never trades on stale bars: a store that ends long before now gives a warning and no order", () => {
     const ws = copyWorkspace();
@@ -88,5 +88,5 @@ describe("trader safety", () => {
     } finally {
       db.close();
     }
-  }, 60_000);
+  }, 180_000);
 });

@@ -72,5 +72,5 @@ describe("trader hot reload", () => {
     } finally {
       db.close();
     }
-  }, 60_000);
+  }, 180_000);
 });

@@ -1,5 +1,3 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LocalBroker } from "../../src/core/broker/local.js";
@@ -17,6 +15,7 @@ import { loadActor } from "../../src/core/models/onnx.js";
 import { readPackage, writePackage } from "../../src/core/models/package.js";
 import { StateDb } from "../../src/core/state/db.js";
 import { clientOrderId, TraderSession } from "../../src/core/trader/session.js";
+import { tempDir } from "../helpers/tmp.js";
 import { writeTradingEnsemble } from "../helpers/tradingModels.js";
 import { copyWorkspace } from "../helpers/workspace.js";
 
@@ -42,7 +41,7 @@ describe("trader session", () => {
   });
 
   it("refuses to restore a session made for other tickers or capital (F-33)", () => {
-    const db = new StateDb(join(mkdtempSync(join(tmpdir(), "capp-sess-")), "capp.db"));
+    const db = new StateDb(join(tempDir("capp-sess-"), "capp.db"));
     const clock = new SimulatedClock(0);
     const broker = new LocalBroker(new LocalExchange({ cash: 500, clock }));
     const base = { id: "s1", broker, db, clock, capital: 500, risk, minMembers: 1, timeframe: "1h" };

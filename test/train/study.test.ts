@@ -4,8 +4,7 @@
  * interrupted trials; a real `capp train` process killed mid-trial.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SimulatedClock } from "../../src/core/clock.js";
@@ -18,6 +17,7 @@ import type { TrainingData } from "../../src/core/train/data.js";
 import { objectiveValue } from "../../src/core/train/folds.js";
 import { type RunStudyResult, runStudy } from "../../src/core/train/study.js";
 import { workspacePaths } from "../../src/core/workspace/paths.js";
+import { tempDir } from "../helpers/tmp.js";
 import { REPO } from "../helpers/workspace.js";
 import { sampleTrainingData, sampleWorkspace, testConfig } from "./trainHelpers.js";
 
@@ -41,11 +41,11 @@ beforeAll(async () => {
     seed: 11,
     data,
   });
-}, 90_000);
+}, 600_000); // generous: a few minutes of training on a busy machine
 
 /** A fresh workspace folder reading the same bars (for studies that must not touch the main one). */
 function otherWorkspace() {
-  const root = mkdtempSync(join(tmpdir(), "capp-train2-"));
+  const root = tempDir("capp-train2-");
   mkdirSync(join(root, "databases"));
   return { root, barsDb: ws.barsDb, optunaDb: join(root, "databases", "optuna_cappuccino.db") };
 }
@@ -234,7 +234,7 @@ describe("stale RUNNING trials (F-17)", () => {
 
   it("a `capp train` process killed mid-trial leaves RUNNING; a later start fails it once stale", async () => {
     if (!existsSync(join(REPO, "dist", "cli.js"))) throw new Error("dist/ missing: run `npm run build` first");
-    const root = mkdtempSync(join(tmpdir(), "capp-train-kill-"));
+    const root = tempDir("capp-train-kill-");
     mkdirSync(join(root, "databases"));
     const paths = {
       root,
@@ -248,7 +248,7 @@ describe("stale RUNNING trials (F-17)", () => {
       [join(REPO, "bin", "capp.js"), "-w", root, "-q", "train", "--quick", "--study", "killed", "--n-trials", "2"],
       { stdio: "ignore" },
     );
-    const deadline = Date.now() + 40_000;
+    const deadline = Date.now() + 120_000;
     let running = 0;
     while (Date.now() < deadline && running === 0) {
       await new Promise((r) => setTimeout(r, 100));
@@ -292,7 +292,7 @@ describe("stale RUNNING trials (F-17)", () => {
 
 describe("capp train --workers (built CLI, real processes)", () => {
   it("two workers share one study; SIGTERM fails their running trials as 'interrupted' and exits 0", async () => {
-    const root = mkdtempSync(join(tmpdir(), "capp-train-workers-"));
+    const root = tempDir("capp-train-workers-");
     mkdirSync(join(root, "databases"));
     const optunaDb = join(root, "databases", "optuna_cappuccino.db");
     const { copyFileSync } = await import("node:fs");
@@ -319,7 +319,7 @@ describe("capp train --workers (built CLI, real processes)", () => {
       out += d;
     });
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-    const deadline = Date.now() + 40_000;
+    const deadline = Date.now() + 120_000;
     let running = 0;
     while (Date.now() < deadline && running < 2) {
       await new Promise((r) => setTimeout(r, 100));

@@ -1,15 +1,15 @@
 /** Shared setup of the training tests: the bundled sample in a temp bar store, a config, training bars. */
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type CappConfig, ConfigSchema } from "../../src/core/config/schema.js";
 import { BarStore } from "../../src/core/market/barstore.js";
 import { importSample } from "../../src/core/market/sample.js";
 import { loadTrainingData, type TrainingData } from "../../src/core/train/data.js";
+import { tempDir } from "../helpers/tmp.js";
 
 /** A temp workspace folder (default layout paths) holding `databases/bars.db` with the bundled sample. */
 export function sampleWorkspace(): { root: string; barsDb: string; optunaDb: string } {
-  const root = mkdtempSync(join(tmpdir(), "capp-train-"));
+  const root = tempDir("capp-train-");
   mkdirSync(join(root, "databases"), { recursive: true });
   mkdirSync(join(root, "train_results", "ensemble"), { recursive: true });
   const barsDb = join(root, "databases", "bars.db");

@@ -9,15 +9,31 @@ export interface Series {
   values: ArrayLike<number>;
 }
 
+/**
+ * An event drawn on the chart at `time` (ms UTC): a trade (▲ buy / ▼ sell on the first series),
+ * a risk stop (✕ on the first series), or a deployment (a dashed vertical line).
+ */
+export interface ChartMarker {
+  time: number;
+  kind: "buy" | "sell" | "stop" | "deploy";
+  /** Shown on hover (SVG <title>). */
+  label?: string;
+}
+
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** Render an SVG (width × height px) with a time axis from `times` (ms UTC). */
+/**
+ * Render an SVG (width × height px) with a time axis from `times` (ms UTC) and optional event
+ * markers (outside the time range they are left out). The first and last date labels are anchored
+ * inside the plot so neither is cut.
+ */
 export function equityChartSvg(
   title: string,
   times: ArrayLike<number>,
   series: Series[],
   width = 960,
   height = 480,
+  markers: ChartMarker[] = [],
 ): string {
   const pad = { l: 70, r: 20, t: 40, b: 50 };
   const w = width - pad.l - pad.r;
@@ -53,9 +69,48 @@ export function equityChartSvg(
   }
   for (let k = 0; k <= 4 && n > 0; k++) {
     const i = Math.round(((n - 1) * k) / 4);
+    const anchor = k === 0 ? "start" : k === 4 ? "end" : "middle";
     ticks.push(
-      `<text x="${x(i)}" y="${pad.t + h + 18}" text-anchor="middle" font-size="11">${new Date(times[i]).toISOString().slice(0, 10)}</text>`,
+      `<text x="${x(i)}" y="${pad.t + h + 18}" text-anchor="${anchor}" font-size="11">${new Date(times[i]).toISOString().slice(0, 10)}</text>`,
     );
+  }
+  // markers: nearest bar at or before the event's time
+  const marks: string[] = [];
+  const first = series[0];
+  const indexAt = (t: number): number => {
+    let lo2 = 0;
+    let hi2 = n - 1;
+    while (lo2 < hi2) {
+      const mid = Math.ceil((lo2 + hi2) / 2);
+      if (times[mid] <= t) lo2 = mid;
+      else hi2 = mid - 1;
+    }
+    return lo2;
+  };
+  for (const m of n > 0 ? markers : []) {
+    if (m.time < times[0] || m.time > times[n - 1]) continue;
+    const i = indexAt(m.time);
+    const tip = m.label ? `<title>${esc(m.label)}</title>` : "";
+    const cx = x(i).toFixed(1);
+    if (m.kind === "deploy") {
+      marks.push(
+        `<g class="marker deploy"><line x1="${cx}" x2="${cx}" y1="${pad.t}" y2="${pad.t + h}" stroke="#9467bd" stroke-dasharray="4 3"/><text x="${cx}" y="${pad.t - 4}" text-anchor="middle" font-size="10" fill="#9467bd">deploy</text>${tip}</g>`,
+      );
+      continue;
+    }
+    const v = first?.values[i];
+    if (v === undefined || !Number.isFinite(v)) continue;
+    const cy = y(v);
+    if (m.kind === "stop")
+      marks.push(
+        `<g class="marker stop" stroke="#d62728" stroke-width="2"><line x1="${x(i) - 4}" y1="${cy - 4}" x2="${x(i) + 4}" y2="${cy + 4}"/><line x1="${x(i) - 4}" y1="${cy + 4}" x2="${x(i) + 4}" y2="${cy - 4}"/>${tip}</g>`,
+      );
+    else {
+      const d = m.kind === "buy" ? `M${x(i)},${cy + 3} l-4,8 l8,0 z` : `M${x(i)},${cy - 3} l-4,-8 l8,0 z`;
+      marks.push(
+        `<path class="marker ${m.kind}" d="${d}" fill="${m.kind === "buy" ? "#2ca02c" : "#d62728"}">${tip}</path>`,
+      );
+    }
   }
   const legend = series.map(
     (s, k) =>
@@ -66,7 +121,8 @@ export function equityChartSvg(
 <text x="${pad.l}" y="24" font-size="15">${esc(title)}</text>
 ${ticks.join("\n")}
 ${lines.join("\n")}
-${legend.join("\n")}
+${marks.join("\n")}
+${legend.join("\n")}${marks.length ? `\n<text x="${width - pad.r}" y="${height - 13}" text-anchor="end" font-size="12"><tspan fill="#2ca02c">▲</tspan> buy <tspan fill="#d62728">▼</tspan> sell <tspan fill="#d62728">✕</tspan> stop <tspan fill="#9467bd">┆</tspan> deployment</text>` : ""}
 <text x="14" y="${pad.t + h / 2}" font-size="11" transform="rotate(-90 14 ${pad.t + h / 2})">USD</text>
 </svg>
 `;

@@ -230,7 +230,7 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
     unresolved.length === 0,
     unresolved.length
       ? `cannot run: ${unresolved.map((u) => `${u.name} (${u.command})`).join(", ")}`
-      : `${o.commands.length} commands resolve`,
+      : `${o.commands.length} ${o.commands.length === 1 ? "command resolves" : "commands resolve"}`,
     "install the missing programs or fix `processes[].command` in capp.config.json",
   );
   return checks;

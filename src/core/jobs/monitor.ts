@@ -7,7 +7,12 @@
  * - "best" follows the study's direction (F-12) through the reader's ranking; the improvement is
  *   signed by direction;
  * - trades are counted from fills in the state DB (F-22), never from a capital heuristic;
- * - trials per hour = COMPLETE trials in the last 24 h / 24.
+ * - trials per hour = COMPLETE trials in the last W hours / W, where W = 24 h, or the study's age
+ *   (since its first trial started) when younger, but at least 1 h: a study that started 40 minutes
+ *   ago with 10 trials done shows 10/h beside "10 in the last hour", not 0.42/h;
+ * - the trading figures are those of the session that trades: `monitor.session` when it has
+ *   equity or fills, otherwise the session with the newest equity snapshot (a `--broker alpaca`
+ *   or replay session is not reported as an empty `paper_local`).
  *
  * Notifications (on change only, so a 5-minute loop does not repeat them): new best trial, trade
  * executed, no trial completed in the last hour while trials are RUNNING, GPU > `gpuWarnC` (80 °C).
@@ -19,7 +24,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type Clock, SystemClock } from "../clock.js";
 import type { CappConfig } from "../config/schema.js";
-import { errorMessage } from "../errors.js";
+import { CappError, ConfigError, errorMessage } from "../errors.js";
 import { type GpuProbe, type GpuReading, systemGpuProbe } from "../health/gpu.js";
 import type { NotifierHub } from "../notify/hub.js";
 import type { Notification } from "../notify/types.js";
@@ -39,8 +44,10 @@ export interface TrialStats {
   failed: number;
   pruned: number;
   completedLastHour: number;
-  /** COMPLETE trials in the last 24 h divided by 24. */
+  /** COMPLETE trials in the last `rateWindowHours` divided by it (see the module comment). */
   trialsPerHour: number;
+  /** Hours the rate is measured over: min(24, hours since the study's first trial started), at least 1. */
+  rateWindowHours: number;
   best: { trialId: number; number: number; value: number } | null;
 }
 
@@ -86,6 +93,12 @@ export interface MonitorOptions {
   gpuProbe?: GpuProbe;
   /** How naive Optuna datetimes are read (default `local`: Optuna ≤ 4.9). */
   naiveTimeZone?: "local" | "utc";
+  /**
+   * Throw (instead of reporting in `details.statsError`) when the study cannot be read: an unknown
+   * study (ConfigError/DataError as the reader raises it) or a corrupt/truncated DB (DataError, exit
+   * 3). `capp monitor run --once` sets it so it exits like every other command.
+   */
+  strict?: boolean;
 }
 
 /** Report of one monitor pass (the `details` of its JobResult). */
@@ -94,6 +107,8 @@ export interface MonitorReport {
   stats: TrialStats | null;
   /** Why there are no trial stats (no active study, no DB, unreadable). */
   statsError?: string;
+  /** Exit code of the error behind `statsError` (2 unknown study, 3 corrupt/truncated DB), when typed. */
+  statsExitCode?: number;
   gpus: GpuReading[];
   trading: TradingStats;
   /** Notifications sent (or suppressed by the hub) this pass. */
@@ -136,10 +151,17 @@ export function trialStats(
   const storage = openStudyStorage(dbPath, { naiveTimeZone: opts.naiveTimeZone ?? "local" });
   try {
     const counts = storage.stateCounts(study);
-    const done = storage
-      .listTrials(study, { states: ["COMPLETE"] })
+    const trials = storage.listTrials(study);
+    const done = trials
+      .filter((t) => t.state === "COMPLETE")
       .map((t) => t.datetimeComplete?.date?.getTime())
       .filter((t): t is number => t !== undefined && t <= nowMs);
+    const starts = trials
+      .map((t) => t.datetimeStart?.date?.getTime())
+      .filter((t): t is number => t !== undefined && t <= nowMs);
+    const firstStart = Math.min(...starts, ...done);
+    const ageHours = Number.isFinite(firstStart) ? (nowMs - firstStart) / HOUR : 24;
+    const windowHours = Math.min(24, Math.max(1, ageHours));
     const best = storage.bestTrial(study, opts.objective === undefined ? {} : { objective: opts.objective });
     const directions = storage.directions(study);
     return {
@@ -151,12 +173,32 @@ export function trialStats(
       failed: counts.FAIL,
       pruned: counts.PRUNED,
       completedLastHour: done.filter((t) => t > nowMs - HOUR).length,
-      trialsPerHour: done.filter((t) => t > nowMs - 24 * HOUR).length / 24,
+      trialsPerHour: done.filter((t) => t >= nowMs - windowHours * HOUR).length / windowHours,
+      rateWindowHours: windowHours,
       best: best ? { trialId: best.trialId, number: best.number, value: best.value } : null,
     };
   } finally {
     storage.close();
   }
+}
+
+/**
+ * The session to report: `preferred` when it has fills or equity snapshots, otherwise the session
+ * with the newest equity snapshot (or fill), otherwise `preferred`.
+ */
+export function tradingSession(db: StateDb, preferred: string): string {
+  const has = db.db
+    .prepare("SELECT EXISTS(SELECT 1 FROM equity WHERE session = ?) OR EXISTS(SELECT 1 FROM fills WHERE session = ?)")
+    .pluck()
+    .get(preferred, preferred);
+  if (has) return preferred;
+  const latest = db.db
+    .prepare(
+      "SELECT session FROM (SELECT session, ts FROM equity UNION ALL SELECT session, ts FROM fills) ORDER BY ts DESC LIMIT 1",
+    )
+    .pluck()
+    .get() as string | undefined;
+  return latest ?? preferred;
 }
 
 /** Fills and latest equity of `session` from the state DB. */
@@ -194,12 +236,13 @@ export async function runMonitorPass(o: MonitorOptions): Promise<JobResult> {
     const report = await monitorPass(o, db, clock.now());
     const s = report.stats;
     const summary = s
-      ? `${s.study}: ${s.complete}/${s.total} complete, ${s.completedLastHour} in the last hour, ${s.running} running, best ${s.best ? `#${s.best.number} = ${s.best.value}` : "none"}; ${report.trading.tradeCount} trades`
+      ? `${s.study}: ${s.complete}/${s.total} complete, ${s.completedLastHour} in the last hour, ${s.running} running, best ${s.best ? `#${s.best.number} = ${Number(s.best.value.toPrecision(6))}` : "none"}; ${report.trading.tradeCount} trades`
       : `no trial stats (${report.statsError}); ${report.trading.tradeCount} trades`;
     db.finishJob(id, clock.now(), true, summary);
     return { ok: true, summary, details: report };
   } catch (err) {
     db.finishJob(id, clock.now(), false, "monitor pass failed", errorMessage(err));
+    if (o.strict && err instanceof CappError) throw err;
     return { ok: false, summary: `monitor pass failed: ${errorMessage(err)}` };
   } finally {
     if (!o.db) db.close();
@@ -213,21 +256,36 @@ async function monitorPass(o: MonitorOptions, db: StateDb, now: number): Promise
   const notes: Notification[] = [];
   let stats: TrialStats | null = null;
   let statsError: string | undefined;
+  let statsExitCode: number | undefined;
   const study = c.study.active;
-  if (!study) statsError = "no active study (ACTIVE_STUDY_NAME)";
-  else if (!existsSync(o.paths.optunaDb)) statsError = `no Optuna DB at ${o.paths.optunaDb}`;
-  else {
+  if (!study) {
+    statsError = "no active study (ACTIVE_STUDY_NAME)";
+    if (o.strict)
+      throw new ConfigError(
+        "no active study: ACTIVE_STUDY_NAME is not set",
+        "set ACTIVE_STUDY_NAME in .env.training, or pass --study NAME",
+      );
+  } else if (!existsSync(o.paths.optunaDb)) {
+    statsError = `no Optuna DB at ${o.paths.optunaDb}`;
+    if (o.strict)
+      throw new ConfigError(
+        `no Optuna DB at ${o.paths.optunaDb}`,
+        "run `capp train` to create the study, or set OPTUNA_DB to the study's database",
+      );
+  } else {
     try {
       stats = trialStats(o.paths.optunaDb, study, now, {
         objective: c.study.objective,
         naiveTimeZone: o.naiveTimeZone,
       });
     } catch (err) {
+      if (o.strict) throw err;
       statsError = errorMessage(err);
+      if (err instanceof CappError) statsExitCode = err.exitCode;
     }
   }
   const gpus = await (o.gpuProbe ?? systemGpuProbe)();
-  const trading = tradingStats(db, c.monitor.session);
+  const trading = tradingStats(db, tradingSession(db, c.monitor.session));
 
   // new best trial (direction-aware, F-12); a study switch resets the reference without a notification
   if (stats?.best) {
@@ -315,5 +373,13 @@ async function monitorPass(o: MonitorOptions, db: StateDb, now: number): Promise
   if (o.hub) await Promise.all(notes.map((n) => o.hub?.notify(n)));
   db.setKv(KV, st, now);
   writeJsonAtomic(monitorStatePath(o.paths), st);
-  return { at, stats, ...(statsError ? { statsError } : {}), gpus, trading, notifications: notes };
+  return {
+    at,
+    stats,
+    ...(statsError ? { statsError } : {}),
+    ...(statsExitCode !== undefined ? { statsExitCode } : {}),
+    gpus,
+    trading,
+    notifications: notes,
+  };
 }

@@ -4,20 +4,15 @@
  * enabled, and the webhook whose URL comes from `.env` `NOTIFY_WEBHOOK_URL` (a secret: never
  * logged).
  */
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import pino from "pino";
 import type { Clock } from "../clock.js";
 import type { CappConfig } from "../config/schema.js";
+import { rotatingDestination } from "../logs/rotate.js";
 import { buildNotifierHub, type LoggerLike, type NotifierHub } from "../notify/index.js";
 
-/** A pino logger appending synchronously to `file` (created with its folder). */
+/** A pino logger appending synchronously to `file` (created with its folder), rotated at 5 MiB (keeps 3). */
 export function fileLogger(file: string): LoggerLike {
-  mkdirSync(dirname(file), { recursive: true });
-  return pino(
-    { base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination({ dest: file, sync: true }),
-  );
+  return pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, rotatingDestination(file));
 }
 
 /**

@@ -25,6 +25,7 @@ import { checkGpu, type GpuProbe } from "../health/gpu.js";
 import { checkTraderHeartbeat, readTraderHeartbeat } from "../health/heartbeat.js";
 import { backupOptunaDb, checkOptunaDb } from "../health/optunaDb.js";
 import { type HealthCheck, type HealthStatus, statusRank } from "../health/types.js";
+import { sweepLogs } from "../logs/rotate.js";
 import type { NotifierHub } from "../notify/hub.js";
 import type { Severity } from "../notify/types.js";
 import { StateDb } from "../state/db.js";
@@ -215,6 +216,7 @@ export class Watchdog {
       this.record(e.severity, "ENSEMBLE", e.kind, e.message, { target: reload.check.data?.target });
     this.alertOnChanges(checks);
     exportWatchdogState(this.files.state, this.db, this.supervisor.snapshot(), now);
+    sweepLogs(this.o.paths.logs); // rotate the logs children hold open (paper_trading.log, automation.log, …)
     await this.flush();
     const worst = checks.reduce<HealthStatus>((w, c) => (statusRank(c.status) > statusRank(w) ? c.status : w), "ok");
     return { at: new Date(now).toISOString(), processes: rep.instances, extras: rep.extras, checks, retrain, worst };
@@ -636,6 +638,8 @@ export interface WatchdogStatus {
 
 /**
  * Read-only status from the pid file, the registry and the state DB (starts nothing).
+ * `alerts` are the last `alerts` watchdog events of severity WARNING and above (the hourly
+ * "backup created" INFO entries never push a real warning out).
  * `shared`: an open state DB to read (e.g. the dashboard's read-only handle; not closed here).
  */
 export function watchdogStatus(paths: WorkspacePaths, alerts = 10, shared?: StateDb): WatchdogStatus {
@@ -647,7 +651,7 @@ export function watchdogStatus(paths: WorkspacePaths, alerts = 10, shared?: Stat
     const rows = db.db
       .prepare(
         `SELECT ts, severity, process, message FROM events WHERE json_extract(data, '$.source') = ? AND kind <> 'adopted'
-         ORDER BY ts DESC, id DESC LIMIT ?`,
+         AND severity IN ('WARNING', 'ERROR', 'CRITICAL') ORDER BY ts DESC, id DESC LIMIT ?`,
       )
       .all(WATCHDOG_SOURCE, alerts) as { ts: number; severity: string; process: string; message: string }[];
     return {

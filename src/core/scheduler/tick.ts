@@ -68,7 +68,9 @@ export type TickAction =
   | "phase2-started"
   | "completed"
   | "failed"
-  | "busy";
+  | "busy"
+  | "stopped"
+  | "idle";
 
 /** Result of a tick (job-shaped). */
 export interface TickResult {
@@ -376,4 +378,65 @@ function phaseResults(o: TickOptions, cur: CurrentRun): Record<string, unknown> 
     out.phase2_error = errorMessage(err);
   }
   return out;
+}
+
+/** Options of `schedulerStop`. */
+export interface StopOptions {
+  paths: WorkspacePaths;
+  config: CappConfig;
+  db: StateDb;
+  /** ms since epoch (UTC). */
+  nowMs: number;
+  /** Real ms between SIGTERM and SIGKILL (default 10 000). */
+  graceMs?: number;
+  /** Who asked (for the record), e.g. "capp scheduler stop". */
+  by?: string;
+  /** Real ms to wait for a tick in progress to finish before giving up with "busy" (default 30 000). */
+  lockWaitMs?: number;
+}
+
+/**
+ * Cancel the run in flight (`capp scheduler stop`, and `capp automation stop` after the host):
+ * its phase's whole process group gets SIGTERM, then SIGKILL after `graceMs` (by pid + start time,
+ * never by name). The run is recorded as failed with the reason "cancelled", and the slot is not
+ * retried: the next run is the next calendar slot.
+ * @returns action `stopped` (with the pid and how it ended), `idle` (nothing was running) or
+ *   `busy` (a tick held the lock for longer than `lockWaitMs`).
+ * @throws ConfigError for an invalid schedule.
+ */
+export async function schedulerStop(o: StopOptions): Promise<TickResult> {
+  const sc = o.config.scheduler;
+  const schedule = parseSchedule(sc.schedule, sc.day, sc.time);
+  const t: TickOptions = { paths: o.paths, config: o.config, db: o.db, nowMs: o.nowMs };
+  const until = Date.now() + (o.lockWaitMs ?? 30_000);
+  while (!acquireLock(o.db, o.nowMs)) {
+    if (Date.now() > until)
+      return finish(t, loadState(o.db), false, "busy", "a scheduler tick is running; try again", {}, false);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  try {
+    const s = loadState(o.db);
+    const cur = s.current;
+    if (!cur) return finish(t, s, true, "idle", "no two-phase run in flight: nothing to stop", {}, false);
+    const l = cur.lease;
+    const how = l
+      ? await terminateProcess({ pid: l.pid, startTicks: l.startTicks, pgid: l.pgid }, o.graceMs ?? 10_000)
+      : "not-running";
+    const why = `run ${cur.id} cancelled by ${o.by ?? "capp scheduler stop"}${l ? ` in phase ${l.phase} (pid ${l.pid}: ${how})` : ""}`;
+    s.runs.push({
+      timestamp: new Date(cur.startedAt).toISOString(),
+      duration: Math.round((o.nowMs - cur.startedAt) / 1000),
+      mode: cur.mode,
+      success: false,
+      attempt: cur.attempt,
+      error: why,
+    });
+    s.current = null;
+    s.failed_attempts = 0;
+    s.next_run_ms = nextRunAfter(schedule, o.nowMs); // a cancelled slot is not retried
+    o.db.addEvent({ ts: o.nowMs, severity: "WARNING", process: "SCHEDULER", kind: "run_cancelled", message: why });
+    return finish(t, s, true, "stopped", why, { pid: l?.pid ?? null, how });
+  } finally {
+    releaseLock(o.db);
+  }
 }
