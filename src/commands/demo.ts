@@ -6,7 +6,6 @@ import { progress } from "./progress.js";
 import { onStopSignal } from "./signals.js";
 
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
-/** A difference of two returns, in percentage points. */
 
 export function registerDemo(program: Command, globals: () => GlobalOptions): void {
   program
