@@ -172,6 +172,7 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
         bar?.stop();
         stop.dispose();
       }
+      if (r.failStreak) process.exitCode = 1;
       if (f.worker) {
         process.stdout.write(
           `${JSON.stringify({ event: "result", study, trials: r.trials.length, interrupted: r.interrupted })}\n`,
@@ -179,7 +180,11 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
         return;
       }
       if (opts.json)
-        return printJson({ ok: true, ...r, trials: r.trials.map(({ userAttrs, ...t }) => ({ ...t, userAttrs })) });
+        return printJson({
+          ok: r.failStreak === null,
+          ...r,
+          trials: r.trials.map(({ userAttrs, ...t }) => ({ ...t, userAttrs })),
+        });
       const counts = { COMPLETE: 0, PRUNED: 0, FAIL: 0 };
       for (const t of r.trials) counts[t.state]++;
       say(
@@ -187,6 +192,12 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
         `study ${r.study}: ${r.trials.length} trials in ${fmtSec((Date.now() - started) / 1000)} (${counts.COMPLETE} COMPLETE, ${counts.PRUNED} PRUNED, ${counts.FAIL} FAIL)${r.interrupted ? color.yellow(" — interrupted") : ""}${r.timedOut ? " — timeout reached" : ""}`,
       );
       if (r.best) say(opts, `best trial #${r.best.number} value ${r.best.value?.toFixed(4)} → ${r.best.packageDir}`);
+      if (r.failStreak) {
+        process.stderr.write(
+          `error: study ${r.study}: stopped after ${r.failStreak.count} FAIL trials in a row; last reason: ${r.failStreak.lastReason}\nfix: fix the cause above (bars, search space, config) and re-run \`capp train\`; FAIL trials stay in the study as FAIL\n`,
+        );
+        return;
+      }
       say(opts, color.dim(`next: capp ensemble sync --once --study ${r.study}`));
     });
 }
