@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import type { DeployCheckResult } from "../core/deploy/check.js";
 import { makeCtx } from "./context.js";
+import { intFlag, numFlag } from "./flags.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
 import { onStopSignal } from "./signals.js";
 
@@ -43,9 +44,7 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
     .option("--daemon", "check every DEPLOYER_CHECK_INTERVAL seconds until SIGTERM")
     .option("--no-validation", "skip the held-out backtest gate")
     .option("--no-auto-deploy", "record READY instead of deploying")
-    .option("--min-improvement <pct>", "minimum improvement in percent (default DEPLOYER_MIN_IMPROVEMENT)", (v) =>
-      Number(v),
-    )
+    .option("--min-improvement <pct>", "minimum improvement in percent (default DEPLOYER_MIN_IMPROVEMENT)", numFlag())
     .option("--study <name>", "study to check (default ACTIVE_STUDY_NAME)")
     .action(
       async (f: {
@@ -132,7 +131,7 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
   dep
     .command("show")
     .description("print the live deployment, the rollback stack and recent deploy decisions")
-    .option("--limit <n>", "history rows (default 20)", (v) => Number(v))
+    .option("--limit <n>", "history rows (default 20)", intFlag(1))
     .action(async (f: { limit?: number }) => {
       const opts = globals();
       const ctx = await makeCtx(opts);

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { SyncResult } from "../core/ensemble/sync.js";
 import { ConfigError } from "../core/errors.js";
 import { type Ctx, makeCtx } from "./context.js";
+import { intFlag } from "./flags.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
 import { onStopSignal } from "./signals.js";
 
@@ -42,8 +43,8 @@ export function registerEnsemble(program: Command, globals: () => GlobalOptions)
     .description("select the top-N valid trials, store their packages, write the manifest (loops unless --once)")
     .option("--once", "sync once and exit")
     .option("--study <name>", "study to follow (default ACTIVE_STUDY_NAME)")
-    .option("--top-n <n>", "members (default ENSEMBLE_TOP_N)", (v) => Number(v))
-    .option("--objective <k>", "objective index of a multi-objective study", (v) => Number(v))
+    .option("--top-n <n>", "members (default ENSEMBLE_TOP_N)", intFlag(1))
+    .option("--objective <k>", "objective index of a multi-objective study", intFlag(0))
     .option("--dry-run", "report what would change, write nothing")
     .action(async (f: { once?: boolean; study?: string; topN?: number; objective?: number; dryRun?: boolean }) => {
       const opts = globals();

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { parseTime } from "./backtest.js";
 import { makeCtx } from "./context.js";
+import { numFlag } from "./flags.js";
 import { type GlobalOptions, printJson, say } from "./output.js";
 import { onStopSignal } from "./signals.js";
 
@@ -26,12 +27,7 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
     .option("--broker <name>", "local | alpaca", "local")
     .option("--once", "process the newest closed bar, then exit")
     .option("--replay <from_to...>", "replay stored bars FROM TO on a simulated clock (UTC dates)")
-    .option(
-      "--speed <n>",
-      "replay speed: simulated seconds per real second (0 = as fast as possible)",
-      (v) => Number(v),
-      0,
-    )
+    .option("--speed <n>", "replay speed: simulated seconds per real second (0 = as fast as possible)", numFlag(0), 0)
     .option("--session <name>", "session id (names the CSV, heartbeat and client order ids)")
     .option("--live", "with --broker alpaca and ALPACA_PAPER=false: trade real money")
     .option("--feed <src>", "where fresh bars come from: store (import yourself) | alpaca (crypto bars v1beta3)")

@@ -10,6 +10,7 @@ import type { Command } from "commander";
 import type { SearchSpace } from "../core/train/samplers.js";
 import type { RunStudyResult, StudyProgress, TrialOutcome } from "../core/train/study.js";
 import { makeCtx } from "./context.js";
+import { intFlag } from "./flags.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
 import { progress } from "./progress.js";
 import { onStopSignal } from "./signals.js";
@@ -27,7 +28,7 @@ interface TrainFlags {
   worker?: boolean;
 }
 
-const int = (v: string) => Number(v);
+const int = intFlag(0);
 
 function defaultStudyName(now = new Date()): string {
   const p = (n: number) => String(n).padStart(2, "0");
