@@ -68,6 +68,13 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
         const c = ctx.loaded.config;
         const clock = new SystemClock();
         const db = new StateDb(ctx.paths.stateDb);
+        {
+          // a lost or corrupt pointer is rebuilt from the state DB before deciding (else NOOP forever)
+          const { repairPointer } = await import("../core/deploy/pointer.js");
+          const pr = repairPointer(ctx.paths, db);
+          if (pr.status === "rebuilt" || pr.status === "broken")
+            if (!opts.json) process.stderr.write(`warning: ${pr.detail}${pr.fix ? `\nfix: ${pr.fix}` : ""}\n`);
+        }
         const once = async () => {
           const run = db.startJob("deploy", clock.now());
           try {

@@ -85,6 +85,17 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
       }
       writePidFile(pidFile, ctx.paths.root);
       const db = new StateDb(ctx.paths.stateDb);
+      {
+        // a lost or corrupt deployments/deployment.json is rebuilt from the state DB, or refused clearly
+        const { repairPointer } = await import("../core/deploy/pointer.js");
+        const pr = repairPointer(ctx.paths, db);
+        if (pr.status === "rebuilt" && !opts.json) process.stderr.write(`warning: ${pr.detail}\n`);
+        if (pr.status === "broken") {
+          db.close();
+          const { DataError } = await import("../core/errors.js");
+          throw new DataError(pr.detail, pr.fix ?? "run `capp deploy check`");
+        }
+      }
       const stop = onStopSignal();
       let reload = false;
       const onHup = () => {
@@ -162,6 +173,7 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
 
       let bars = 0;
       let orders = 0;
+      let stale: string | undefined;
       try {
         await runTraderLoop({
           paths: ctx.paths,
@@ -177,6 +189,13 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
             const r = reload;
             reload = false;
             return r;
+          },
+          onStale: (m) => {
+            stale = m;
+            // always on the terminal (even with --quiet/--json): nothing trades until fresh bars arrive
+            process.stderr.write(
+              `warning: ${m}\nfix: fetch fresh bars (\`capp trader run --feed alpaca\`) or import them (\`capp data import\`)\n`,
+            );
           },
           onBar: (r) => {
             if (r.skipped) return;
@@ -206,7 +225,19 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
           },
         });
         const account = await broker.getAccount();
-        if (opts.json) printJson({ ok: true, session, bars, orders, equity: account.equity, cash: account.cash });
+        // `--once` on stale data traded nothing: exit 1 (a check failed) so cron and scripts see it
+        const nothingTraded = !!f.once && stale !== undefined && bars === 0;
+        if (nothingTraded) process.exitCode = 1;
+        if (opts.json)
+          printJson({
+            ok: !nothingTraded,
+            session,
+            bars,
+            orders,
+            equity: account.equity,
+            cash: account.cash,
+            ...(stale ? { warning: stale } : {}),
+          });
         else say(opts, `session ${session}: ${bars} bars, ${orders} orders, equity ${account.equity.toFixed(2)} USD`);
       } finally {
         process.off("SIGHUP", onHup);

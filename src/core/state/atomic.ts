@@ -36,7 +36,7 @@ export function readJsonFile<T = unknown>(path: string): T | undefined {
   } catch (err) {
     throw new DataError(
       `${path} is not valid JSON (${(err as Error).message})`,
-      `restore ${path} from its .bak copy or delete it to let capp rewrite it`,
+      `delete ${path} (or move it aside) to let capp rewrite it; deployments/deployment.json is rebuilt from the state DB`,
       { cause: err },
     );
   }

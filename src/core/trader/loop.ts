@@ -37,6 +37,8 @@ export interface LoopOptions {
   reloadRequested?: () => boolean;
   onBar?: (r: BarReport) => void;
   onReload?: (info: { ok: boolean; key: string; version?: number; error?: string }) => void;
+  /** Called once per stale newest bar with the warning also recorded in the state DB (nothing traded). */
+  onStale?: (message: string) => void;
 }
 
 /** Grace after a bar's close before it is treated as final, ms. */
@@ -167,6 +169,11 @@ async function processNewBars(
             : `no bars for ${c.trading.tickers.join(", ")} in ${o.paths.barsDb}: no trade`,
           data: { fix: "fetch fresh bars (trader run --feed alpaca) or import them (capp data import)" },
         });
+        o.onStale?.(
+          Number.isFinite(newest)
+            ? `the newest bar every ticker has (${new Date(newest).toISOString()}) closed ${(closedAgo / 3_600_000).toFixed(1)} h ago: no trade on stale data`
+            : `no bars for ${c.trading.tickers.join(", ")} in ${o.paths.barsDb}: no trade`,
+        );
       }
       return;
     }
