@@ -63,7 +63,7 @@ describe("bars_fresh", () => {
     const stale = checkBarsFresh(db, ["BTC/USD"], "1h", NOW, 30);
     expect(stale.status).toBe("fail");
     expect(stale.detail).toContain(
-      "stale data: the newest bar every ticker has (2022-08-15 23:00 UTC) closed 37,622 h ago",
+      "stale data: the newest bar every ticker has (2022-08-15 23:00 UTC) closed 37,623 h ago; the trader trades nothing",
     );
     const s2 = BarStore.open(db);
     s2.upsert("BTC/USD", "1h", [bar(Date.UTC(2026, 10, 30, 14))]);
