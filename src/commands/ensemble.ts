@@ -46,7 +46,8 @@ export function registerEnsemble(program: Command, globals: () => GlobalOptions)
     .option("--top-n <n>", "members (default ENSEMBLE_TOP_N)", intFlag(1))
     .option("--objective <k>", "objective index of a multi-objective study", intFlag(0))
     .option("--dry-run", "report what would change, write nothing")
-    .action(async (f: { once?: boolean; study?: string; topN?: number; objective?: number; dryRun?: boolean }) => {
+    .option("--switch-study", "with --study: replace a manifest of another study (the workspace has one manifest)")
+    .action(async (f: SyncFlags) => {
       const opts = globals();
       const ctx = await makeCtx(opts, {
         "study.active": f.study,
@@ -56,6 +57,7 @@ export function registerEnsemble(program: Command, globals: () => GlobalOptions)
       const { syncEnsemble, syncOptionsFromConfig } = await import("../core/ensemble/sync.js");
       const { SystemClock } = await import("../core/clock.js");
       const study = activeStudy(ctx);
+      if (f.study !== undefined && !f.switchStudy) await refuseOtherStudy(ctx, f.study);
       const c = ctx.loaded.config;
       const clock = new SystemClock();
       const once = () => syncEnsemble(syncOptionsFromConfig(ctx.paths, c, study, clock.now(), { dryRun: f.dryRun }));
@@ -94,4 +96,33 @@ export function registerEnsemble(program: Command, globals: () => GlobalOptions)
         ),
       );
     });
+}
+
+interface SyncFlags {
+  once?: boolean;
+  study?: string;
+  topN?: number;
+  objective?: number;
+  dryRun?: boolean;
+  switchStudy?: boolean;
+}
+
+/**
+ * `--study OTHER` must not silently overwrite the workspace's only manifest, made from another study.
+ * @throws ConfigError (exit 2) naming both studies, with the fix `--switch-study`.
+ */
+async function refuseOtherStudy(ctx: Ctx, study: string): Promise<void> {
+  const { readManifest } = await import("../core/ensemble/manifest.js");
+  const { ConfigError } = await import("../core/errors.js");
+  let current: string | undefined;
+  try {
+    current = readManifest(ctx.paths.manifest)?.study_name;
+  } catch {
+    return; // an unreadable manifest is the sync's own business (it reports and replaces it)
+  }
+  if (current !== undefined && current !== study)
+    throw new ConfigError(
+      `--study ${study}: the workspace's ensemble manifest (${ctx.paths.manifest}) is of study ${current}; syncing would replace it`,
+      `pass --switch-study to replace it with ${study}'s ensemble (set ACTIVE_STUDY_NAME=${study} to keep following it), or drop --study`,
+    );
 }
