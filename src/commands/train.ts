@@ -117,7 +117,9 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
       const nTrials = f.nTrials ?? (f.quick ? QUICK_PRESET.nTrials : c.training.nTrials);
       const workers = f.worker ? 1 : c.training.workers;
       if (workers > 1) {
-        const r = await runWorkers(ctx.paths.optunaDb, study, nTrials, workers, f, opts, c.training.timeoutSec);
+        const { resolveSearchSpace } = await import("../core/train/study.js");
+        const space = resolveSearchSpace(c, !!f.quick, searchSpace);
+        const r = await runWorkers(ctx.paths.optunaDb, study, nTrials, workers, f, opts, c.training.timeoutSec, space);
         if (opts.json) printJson({ ok: r.failedWorkers === 0, study, ...r });
         else {
           say(
@@ -221,6 +223,7 @@ async function runWorkers(
   f: TrainFlags,
   opts: GlobalOptions,
   timeoutSec: number,
+  space: SearchSpace,
 ): Promise<WorkersResult> {
   const { spawn } = await import("node:child_process");
   const { createInterface } = await import("node:readline");
@@ -228,6 +231,9 @@ async function runWorkers(
   // create the study once up front so the workers only load it
   const w = OptunaWriter.open(optunaDb, { revision: f.revision as "v3.2.0.a" | "v3.0.0.d" | undefined });
   try {
+    // a space the study cannot take is refused here (exit 2), before any worker starts
+    const { checkSpaceAgainstStudy } = await import("../core/train/study.js");
+    checkSpaceAgainstStudy(w.studyParamDistributions(study), space, study);
     w.createStudy(study, ["maximize"]);
   } finally {
     w.close();

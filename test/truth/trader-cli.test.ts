@@ -32,6 +32,26 @@ describe("trader run", () => {
     expect(JSON.parse(j.stdout).ok).toBe(false);
   });
 
+  it("readiness with that trader's heartbeat fails 'trader last bar' and 'bars fresh' (exit 1)", () => {
+    writeFileSync(join(ws, "capp.config.json"), JSON.stringify({ watchdog: { traderSession: "stale_once" } }));
+    try {
+      const r = capp(["-w", ws, "--json", "readiness", "check"]);
+      expect(r.code).toBe(1);
+      const checks = JSON.parse(r.stdout).checks as { name: string; ok: boolean; detail: string }[];
+      const last = checks.find((c) => c.name === "trader last bar");
+      expect(last?.ok).toBe(false);
+      expect(last?.detail).toMatch(/the trader has not traded any bar yet|nothing trades/);
+      const fresh = checks.find((c) => c.name === "bars fresh");
+      expect(fresh?.ok).toBe(false);
+      expect(fresh?.detail).toMatch(
+        /^stale data: the newest bar every ticker has \(2022-10-11 \d\d:00 UTC\) closed [\d,]+ h ago/,
+      );
+      expect(checks.find((c) => c.name === "deployment")?.ok).toBe(true);
+    } finally {
+      rmSync(join(ws, "capp.config.json"));
+    }
+  });
+
   it("a replay run twice on one session is refused (exit 2) with --fresh offered; --fresh runs it again", () => {
     const args = ["-w", ws, "-q", "trader", "run", "--replay", "2022-08-01", "2022-08-03", "--session", "twice"];
     const first = capp(args);

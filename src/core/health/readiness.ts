@@ -16,6 +16,7 @@ import { openStudyStorage } from "../optuna/storage.js";
 import { StateDb } from "../state/db.js";
 import type { DeploymentPointer } from "../trader/deployment.js";
 import { WORKSPACE_DIRS, type WorkspacePaths } from "../workspace/paths.js";
+import { checkBarsFresh, checkTraderLastBar } from "./lastBar.js";
 
 /** One line of the checklist. */
 export interface Check {
@@ -224,6 +225,16 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
   add(...barsCheck(paths.barsDb, c.trading.tickers, c.trading.timeframe));
   // the deployment the trader trades: a valid pointer (rebuilt from the state DB when it was lost)
   add(...deploymentCheck(paths));
+  // with a trader running (its heartbeat exists): is anything trading? (issue 10)
+  const hbPath = join(paths.paperTrades, `${c.watchdog.traderSession}_heartbeat.json`);
+  const now = Date.now();
+  const lastBar = checkTraderLastBar(hbPath, now, c.trading.graceSec, c.trading.timeframe);
+  if (lastBar.status !== "not_present") {
+    const fix = String(lastBar.data?.fix ?? "");
+    add("trader last bar", lastBar.status !== "fail", lastBar.detail, fix);
+    const fresh = checkBarsFresh(paths.barsDb, c.trading.tickers, c.trading.timeframe, now, c.trading.graceSec);
+    add("bars fresh", fresh.status !== "fail", fresh.detail, String(fresh.data?.fix ?? ""));
+  }
   // commands (F-06)
   const unresolved = o.commands.filter((x) => !resolveCommand(x.command, paths.root));
   add(

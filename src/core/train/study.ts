@@ -98,6 +98,17 @@ export function checkSpaceAgainstStudy(recorded: Map<string, string>, space: Sea
   );
 }
 
+/**
+ * The search space a study run uses: the default (or `--quick`) space, then config
+ * `training.searchSpace`, then `extra` (e.g. from `--space`), each replacing dimensions by name.
+ */
+export function resolveSearchSpace(config: CappConfig, quick: boolean, extra?: SearchSpace): SearchSpace {
+  return mergeSpace(
+    mergeSpace(quick ? QUICK_SEARCH_SPACE : DEFAULT_SEARCH_SPACE, config.training.searchSpace as SearchSpace),
+    extra,
+  );
+}
+
 /** Options of {@link runStudy}. */
 export interface RunStudyOptions {
   /** Validated config (trading, risk, deploy.heldOutDays, training). */
@@ -244,10 +255,7 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
   const ppoEpochs = quick ? QUICK_PRESET.ppoEpochs : t.ppoEpochs;
   const seed = o.seed ?? t.seed;
   const timeoutSec = o.timeoutSec ?? t.timeoutSec;
-  const space = mergeSpace(
-    mergeSpace(quick ? QUICK_SEARCH_SPACE : DEFAULT_SEARCH_SPACE, t.searchSpace as SearchSpace),
-    o.searchSpace,
-  );
+  const space = resolveSearchSpace(c, quick, o.searchSpace);
   const clock = o.clock ?? new SystemClock();
   const started = clock.now();
   const deadline = timeoutSec > 0 ? started + timeoutSec * 1000 : Number.POSITIVE_INFINITY;
