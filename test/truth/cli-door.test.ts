@@ -119,6 +119,24 @@ describe("flags and usage errors", () => {
   });
 });
 
+describe("capp train at the door", () => {
+  it("on the seed's study (another search space) it exits 2 before any trial, naming the param and the fix", () => {
+    const d = seed();
+    const r = capp(["-w", d, "train", "--study", "cappuccino_week_20251206", "--n-trials", "1000"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("error: search space param batch_size:");
+    expect(r.stderr).toContain("is incompatible with study cappuccino_week_20251206's earlier trials");
+    expect(r.stderr).toContain("fix: train a new study (`capp train --study NEW_NAME`");
+  });
+
+  it("a bad flag value names the flag in plain words (no raw zod text, no env key)", () => {
+    const r = capp(["-w", seed(), "train", "--sampler", "foo", "--n-trials", "1"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('error: --sampler: must be one of random, tpe (got "foo")');
+    expect(r.stderr).not.toMatch(/Invalid enum value|TWO_PHASE|training\.sampler in/);
+  });
+});
+
 describe("settings checked at load", () => {
   it("ENSEMBLE_TOP_N=99999999999999999999 is 'too large' (exit 2), not a database error", () => {
     const r = capp(["-w", seed(), "ensemble", "show"], { env: { ENSEMBLE_TOP_N: "99999999999999999999" } });
