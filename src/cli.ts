@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerCommands } from "./commands/index.js";
-import { type GlobalOptions, reportError } from "./commands/output.js";
+import { type GlobalOptions, printJson, reportError } from "./commands/output.js";
 import { explainStorageError } from "./core/state/faults.js";
 
 // `capp … | head` (or `2>&1 | head`) closes stdout/stderr early: that is not an error
@@ -26,6 +26,10 @@ program
   .showHelpAfterError()
   .exitOverride();
 
+// with --json a usage error is the promised {ok:false,error} on stdout, not commander's text
+const jsonRequested = process.argv.slice(2).includes("--json");
+if (jsonRequested) program.configureOutput({ writeErr: () => {}, outputError: () => {} });
+
 const globals = (): GlobalOptions => {
   const o = program.opts();
   return { workspace: o.workspace, config: o.config, json: !!o.json, quiet: !!o.quiet };
@@ -39,6 +43,15 @@ try {
   if (err instanceof CommanderError) {
     // help/version exit 0; usage errors are exit 2 (commander printed the message already)
     process.exitCode = err.exitCode === 0 ? 0 : 2;
+    if (jsonRequested && err.exitCode !== 0)
+      printJson({
+        ok: false,
+        error: {
+          message: err.message.replace(/^error: /, ""),
+          fix: "see `capp --help` or `capp <command> --help`",
+          exitCode: 2,
+        },
+      });
   } else {
     process.exitCode = reportError(explainStorageError(err), globals().json);
   }

@@ -1,6 +1,7 @@
 /** `capp automation start | stop | status | install` and the hidden `automation host`. */
 import type { Command } from "commander";
 import { makeCtx } from "./context.js";
+import { numFlag } from "./flags.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
 import { cappBin } from "./readiness.js";
 import { onStopSignal } from "./signals.js";
@@ -113,7 +114,7 @@ export function registerAutomation(program: Command, globals: () => GlobalOption
   auto
     .command("stop")
     .description("stop the host first, then every process it supervises (by recorded pid + start time only)")
-    .option("--grace <sec>", "seconds to wait after SIGTERM before SIGKILL", (v) => Number(v), 20)
+    .option("--grace <sec>", "seconds to wait after SIGTERM before SIGKILL", numFlag(0), 20)
     .action(async (f: { grace: number }) => {
       const opts = globals();
       const ctx = await makeCtx(opts);

@@ -19,6 +19,9 @@ export async function makeCtx(opts: GlobalOptions, overrides: Record<string, unk
   // loaded on demand: `capp --help` and light commands should not pay for zod/cosmiconfig
   const { loadConfig } = await import("../core/config/load.js");
   const { workspacePaths } = await import("../core/workspace/paths.js");
+  const { requireWorkspace } = await import("../core/workspace/detect.js");
+  // only `init` and `demo` create workspaces; every other command refuses a folder that is not one
+  requireWorkspace(opts.workspace);
   const loaded = loadConfig({ workspace: resolve(opts.workspace), configFile: opts.config, overrides });
   for (const w of loaded.warnings) if (!opts.json && !opts.quiet) process.stderr.write(`warning: ${w}\n`);
   return { opts, loaded, paths: workspacePaths(loaded.workspace, loaded.config) };

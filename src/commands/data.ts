@@ -40,7 +40,18 @@ export function registerData(program: Command, globals: () => GlobalOptions): vo
         for (const file of files) {
           if (!existsSync(file))
             throw new DataError(`${file} does not exist`, "check the path (nothing was imported from it)");
-          imported.push(store.importFile(file, { symbol: f.symbol, timeframe: f.timeframe }));
+          let r: ReturnType<typeof store.importFile>;
+          try {
+            r = store.importFile(file, { symbol: f.symbol, timeframe: f.timeframe });
+          } catch (err) {
+            throw importHint(err, file, ConfigError, DataError);
+          }
+          if (r.bars === 0)
+            throw new DataError(
+              `${file} holds no bars (only a header line?)`,
+              "export the bars again with rows of timestamp,open,high,low,close,volume",
+            );
+          imported.push(r);
         }
       } finally {
         store.close();
@@ -79,4 +90,28 @@ export function registerData(program: Command, globals: () => GlobalOptions): vo
         store.close();
       }
     });
+}
+
+/**
+ * The same error with a fix that names what the user can do here: `--symbol`/`--timeframe` for a
+ * file name capp cannot read, and a seconds-vs-milliseconds hint for times in January 1970.
+ */
+function importHint(
+  err: unknown,
+  file: string,
+  ConfigError: typeof import("../core/errors.js").ConfigError,
+  DataError: typeof import("../core/errors.js").DataError,
+): unknown {
+  if (!(err instanceof Error) || !("fix" in err)) return err;
+  const fix = String((err as { fix: string }).fix);
+  const Cls = err instanceof ConfigError ? ConfigError : DataError;
+  if (/cannot tell symbol and timeframe/.test(err.message))
+    return new Cls(err.message, `${fix}; or pass --symbol (e.g. BTC/USD) and --timeframe (e.g. 1h)`, { cause: err });
+  if (/\(1970-/.test(err.message) || / 1970-/.test(err.message))
+    return new Cls(
+      `${err.message} in ${file}`,
+      "the times look like seconds since 1970, but capp reads milliseconds (freqtrade's JSON): multiply them by 1000",
+      { cause: err },
+    );
+  return err;
 }

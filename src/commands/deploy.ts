@@ -4,6 +4,7 @@ import { pctText } from "../core/backtest/metrics.js";
 import type { DeployCheckResult } from "../core/deploy/check.js";
 import { overfittingText } from "../core/deploy/report.js";
 import { makeCtx } from "./context.js";
+import { intFlag, numFlag } from "./flags.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
 import { onStopSignal } from "./signals.js";
 
@@ -70,9 +71,7 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
     .option("--daemon", "check every DEPLOYER_CHECK_INTERVAL seconds until SIGTERM")
     .option("--no-validation", "skip the held-out backtest gate")
     .option("--no-auto-deploy", "record READY instead of deploying")
-    .option("--min-improvement <pct>", "minimum improvement in percent (default DEPLOYER_MIN_IMPROVEMENT)", (v) =>
-      Number(v),
-    )
+    .option("--min-improvement <pct>", "minimum improvement in percent (default DEPLOYER_MIN_IMPROVEMENT)", numFlag())
     .option("--study <name>", "study to check (default ACTIVE_STUDY_NAME)")
     .action(
       async (f: {
@@ -104,6 +103,13 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
           });
         }
         const db = new StateDb(ctx.paths.stateDb);
+        {
+          // a lost or corrupt pointer is rebuilt from the state DB before deciding (else NOOP forever)
+          const { repairPointer } = await import("../core/deploy/pointer.js");
+          const pr = repairPointer(ctx.paths, db);
+          if (pr.status === "rebuilt" || pr.status === "broken")
+            if (!opts.json) process.stderr.write(`warning: ${pr.detail}${pr.fix ? `\nfix: ${pr.fix}` : ""}\n`);
+        }
         const once = async () => {
           const run = db.startJob("deploy", clock.now());
           try {
@@ -170,7 +176,7 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
   dep
     .command("show")
     .description("print the live deployment, the rollback stack and recent deploy decisions")
-    .option("--limit <n>", "history rows (default 20)", (v) => Number(v))
+    .option("--limit <n>", "history rows (default 20)", intFlag(1))
     .action(async (f: { limit?: number }) => {
       const opts = globals();
       const ctx = await makeCtx(opts);

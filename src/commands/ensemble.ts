@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { SyncResult } from "../core/ensemble/sync.js";
 import { ConfigError } from "../core/errors.js";
 import { type Ctx, makeCtx } from "./context.js";
+import { intFlag } from "./flags.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
 import { onStopSignal } from "./signals.js";
 
@@ -66,6 +67,7 @@ type SyncFlags = {
   objective?: number;
   dryRun?: boolean;
   importPth?: boolean;
+  switchStudy?: boolean;
 };
 
 export function registerEnsemble(program: Command, globals: () => GlobalOptions): void {
@@ -75,10 +77,11 @@ export function registerEnsemble(program: Command, globals: () => GlobalOptions)
     .description("select the top-N valid trials, store their packages, write the manifest (loops unless --once)")
     .option("--once", "sync once and exit")
     .option("--study <name>", "study to follow (default ACTIVE_STUDY_NAME)")
-    .option("--top-n <n>", "members (default ENSEMBLE_TOP_N)", (v) => Number(v))
-    .option("--objective <k>", "objective index of a multi-objective study", (v) => Number(v))
+    .option("--top-n <n>", "members (default ENSEMBLE_TOP_N)", intFlag(1))
+    .option("--objective <k>", "objective index of a multi-objective study", intFlag(0))
     .option("--dry-run", "report what would change, write nothing")
     .option("--import-pth", "convert trials saved only as actor.pth (ActorPPO) to ONNX so they can be members")
+    .option("--switch-study", "with --study: replace a manifest of another study (the workspace has one manifest)")
     .action(async (f: SyncFlags) => {
       const opts = globals();
       const ctx = await makeCtx(opts, {
@@ -89,6 +92,7 @@ export function registerEnsemble(program: Command, globals: () => GlobalOptions)
       const { syncEnsemble, syncOptionsFromConfig } = await import("../core/ensemble/sync.js");
       const { SystemClock } = await import("../core/clock.js");
       const study = activeStudy(ctx);
+      if (f.study !== undefined && !f.switchStudy) await refuseOtherStudy(ctx, f.study);
       const c = ctx.loaded.config;
       const clock = new SystemClock();
       const once = () =>
@@ -130,4 +134,24 @@ export function registerEnsemble(program: Command, globals: () => GlobalOptions)
         ),
       );
     });
+}
+
+/**
+ * `--study OTHER` must not silently overwrite the workspace's only manifest, made from another study.
+ * @throws ConfigError (exit 2) naming both studies, with the fix `--switch-study`.
+ */
+async function refuseOtherStudy(ctx: Ctx, study: string): Promise<void> {
+  const { readManifest } = await import("../core/ensemble/manifest.js");
+  const { ConfigError } = await import("../core/errors.js");
+  let current: string | undefined;
+  try {
+    current = readManifest(ctx.paths.manifest)?.study_name;
+  } catch {
+    return; // an unreadable manifest is the sync's own business (it reports and replaces it)
+  }
+  if (current !== undefined && current !== study)
+    throw new ConfigError(
+      `--study ${study}: the workspace's ensemble manifest (${ctx.paths.manifest}) is of study ${current}; syncing would replace it`,
+      `pass --switch-study to replace it with ${study}'s ensemble (set ACTIVE_STUDY_NAME=${study} to keep following it), or drop --study`,
+    );
 }

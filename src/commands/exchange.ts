@@ -1,6 +1,7 @@
 /** `capp exchange serve [--port N]`: the local exchange over HTTP in Alpaca's v2 dialect (127.0.0.1 only). */
 import type { Command } from "commander";
 import { makeCtx } from "./context.js";
+import { intFlag } from "./flags.js";
 import { type GlobalOptions, printJson, say } from "./output.js";
 import { onStopSignal } from "./signals.js";
 
@@ -12,7 +13,7 @@ export function registerExchange(program: Command, globals: () => GlobalOptions)
     .description(
       "serve the local exchange on 127.0.0.1 in Alpaca's v2 dialect (account, positions, orders, assets, crypto bars); it fills on the wall clock, so replays use `trader run --broker local`",
     )
-    .option("--port <n>", "port (0 = any free port)", (v) => Number(v), 8787)
+    .option("--port <n>", "port (0 = any free port)", intFlag(0, 65535), 8787)
     .option("--state <file>", "exchange state file (default paper_trades/exchange_server.json)")
     .action(async (f: { port: number; state?: string }) => {
       const opts = globals();

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { MonitorReport } from "../core/jobs/monitor.js";
 import type { JobResult } from "../core/jobs/types.js";
 import { makeCtx } from "./context.js";
+import { numFlag } from "./flags.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
 import { onStopSignal } from "./signals.js";
 
@@ -30,7 +31,7 @@ export function registerMonitor(program: Command, globals: () => GlobalOptions):
     .command("run")
     .description("trial rate, best trial, GPU, trades and equity every interval (loops unless --once)")
     .option("--once", "one check, then exit")
-    .option("--interval <s>", "seconds between checks (default 300)", (v) => Number(v))
+    .option("--interval <s>", "seconds between checks (default 300)", numFlag(0))
     .option("--study <name>", "study (default ACTIVE_STUDY_NAME)")
     .action(async (f: { once?: boolean; interval?: number; study?: string }) => {
       const opts = globals();

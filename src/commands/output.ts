@@ -2,6 +2,7 @@
  * Rendering for commands: plain text (colour via chalk, only on a TTY without NO_COLOR) or `--json`.
  */
 import type { ChalkInstance, ColorSupportLevel } from "chalk";
+import { redactUrls } from "../core/config/suggest.js";
 import { CappError, ExitCode, errorMessage } from "../core/errors.js";
 
 /** Global flags every command understands. */
@@ -77,10 +78,14 @@ export function printJson(value: unknown): void {
  */
 export function reportError(err: unknown, json: boolean): number {
   const code = err instanceof CappError ? err.exitCode : ExitCode.CHECK_FAILED;
-  const fix = err instanceof CappError ? err.fix : "re-run with CAPP_DEBUG=1 for a stack trace, and report it";
-  if (json) printJson({ ok: false, error: { message: errorMessage(err), fix, exitCode: code } });
+  // a URL's password never reaches the terminal, whoever built the message
+  const fix = redactUrls(
+    err instanceof CappError ? err.fix : "re-run with CAPP_DEBUG=1 for a stack trace, and report it",
+  );
+  const message = redactUrls(errorMessage(err));
+  if (json) printJson({ ok: false, error: { message, fix, exitCode: code } });
   else {
-    process.stderr.write(`${colorErr.red("error:")} ${errorMessage(err)}\n${colorErr.dim("fix:")} ${fix}\n`);
+    process.stderr.write(`${colorErr.red("error:")} ${message}\n${colorErr.dim("fix:")} ${fix}\n`);
     if (process.env.CAPP_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   }
   return code;

@@ -1,7 +1,8 @@
 /** `capp readiness check [--json] [--min-models N]`. Exit 0 all pass, 1 any fails, 2 cannot run. */
 import { fileURLToPath } from "node:url";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { makeCtx } from "./context.js";
+import { intFlag } from "./flags.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
 
 /** Absolute path of this installation's `bin/capp.js` (what the automation launches). */
@@ -16,10 +17,12 @@ export function registerReadiness(program: Command, globals: () => GlobalOptions
     .command("check")
     .description("check config, folders, env, dependencies, the Optuna DB, the ensemble and launch commands")
     .option("--study <name>", "study (default ACTIVE_STUDY_NAME)")
-    .option("--min-models <n>", "minimum ensemble members (default ENSEMBLE_TOP_N, capped by the study)", (v) =>
-      Number(v),
+    .option("--min-models <n>", "minimum ensemble members (default ENSEMBLE_TOP_N, capped by the study)", intFlag(0))
+    .addOption(
+      new Option("--broker <name>", "local | alpaca: alpaca also needs ALPACA_API_KEY/SECRET")
+        .choices(["local", "alpaca"])
+        .default("local"),
     )
-    .option("--broker <name>", "local | alpaca: alpaca also needs ALPACA_API_KEY/SECRET", "local")
     .action(async (f: { study?: string; minModels?: number; broker: string }) => {
       const opts = globals();
       const ctx = await makeCtx(opts, { "study.active": f.study });

@@ -2,10 +2,12 @@
 import type { Command } from "commander";
 import { parseTime } from "./backtest.js";
 import { makeCtx } from "./context.js";
+import { numFlag } from "./flags.js";
 import { type GlobalOptions, printJson, say } from "./output.js";
 import { onStopSignal } from "./signals.js";
 
 interface TraderFlags {
+  fresh?: boolean;
   broker: string;
   once?: boolean;
   replay?: string[];
@@ -26,13 +28,9 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
     .option("--broker <name>", "local | alpaca", "local")
     .option("--once", "process the newest closed bar, then exit")
     .option("--replay <from_to...>", "replay stored bars FROM TO on a simulated clock (UTC dates)")
-    .option(
-      "--speed <n>",
-      "replay speed: simulated seconds per real second (0 = as fast as possible)",
-      (v) => Number(v),
-      0,
-    )
+    .option("--speed <n>", "replay speed: simulated seconds per real second (0 = as fast as possible)", numFlag(0), 0)
     .option("--session <name>", "session id (names the CSV, heartbeat and client order ids)")
+    .option("--fresh", "start a new session (<session>_<UTC time>) instead of continuing the named one")
     .option("--live", "with --broker alpaca and ALPACA_PAPER=false: trade real money")
     .option("--feed <src>", "where fresh bars come from: store (import yourself) | alpaca (crypto bars v1beta3)")
     .option("--alpaca-url <url>", "Alpaca trading base URL (e.g. a local `capp exchange serve`)")
@@ -78,7 +76,11 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
         // start one bar after FROM closes, so FROM is the first bar traded
         clock = new SimulatedClock(from + 3_600_000 + c.trading.graceSec * 1000, f.speed ?? 0);
       }
-      const session = f.session ?? (f.replay ? "replay" : `paper_${f.broker}`);
+      const baseSession = f.session ?? (f.replay ? "replay" : `paper_${f.broker}`);
+      // --fresh: a new session named after the wall clock (a replay never continues an old one)
+      const session = f.fresh
+        ? `${baseSession}_${new Date().toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15)}`
+        : baseSession;
       if (!/^[A-Za-z0-9_-]+$/.test(session))
         throw new ConfigError(
           `--session "${session}" has characters other than letters, digits, _ and -`,
@@ -92,6 +94,34 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
         fix: "stop it first, or use another --session",
       });
       const db = new StateDb(ctx.paths.stateDb);
+      if (f.replay && untilMs !== undefined) {
+        // a replay on a session that already traded: say so instead of processing 0 bars with exit 0
+        const last = db.getKv<{ lastBar: number | null }>(`trader:${session}`)?.lastBar ?? null;
+        const at = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace("T", " ");
+        if (last !== null && last >= untilMs) {
+          db.close();
+          traderLock.release();
+          throw new ConfigError(
+            `session ${session} already traded this window (its last bar is ${at(last)} UTC, the replay ends ${at(untilMs)} UTC): a second replay would process 0 bars`,
+            `pass --fresh for a new session, or --session NEW_NAME (e.g. --session ${baseSession}_2)`,
+          );
+        }
+        if (last !== null && !opts.json)
+          process.stderr.write(
+            `warning: session ${session} continues from its last bar ${at(last)} UTC with that session's equity and positions; pass --fresh for a clean start\n`,
+          );
+      }
+      {
+        // a lost or corrupt deployments/deployment.json is rebuilt from the state DB, or refused clearly
+        const { repairPointer } = await import("../core/deploy/pointer.js");
+        const pr = repairPointer(ctx.paths, db);
+        if (pr.status === "rebuilt" && !opts.json) process.stderr.write(`warning: ${pr.detail}\n`);
+        if (pr.status === "broken") {
+          db.close();
+          const { DataError } = await import("../core/errors.js");
+          throw new DataError(pr.detail, pr.fix ?? "run `capp deploy check`");
+        }
+      }
       const stop = onStopSignal();
       let reload = false;
       const onHup = () => {
@@ -188,6 +218,7 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
 
       let bars = 0;
       let orders = 0;
+      let stale: string | undefined;
       try {
         await runTraderLoop({
           paths: ctx.paths,
@@ -203,6 +234,13 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
             const r = reload;
             reload = false;
             return r;
+          },
+          onStale: (m) => {
+            stale = m;
+            // always on the terminal (even with --quiet/--json): nothing trades until fresh bars arrive
+            process.stderr.write(
+              `warning: ${m}\nfix: fetch fresh bars (\`capp trader run --feed alpaca\`) or import them (\`capp data import\`)\n`,
+            );
           },
           onBar: (r) => {
             if (r.skipped === "broker_unavailable")
@@ -242,7 +280,19 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
           if (!isTransientBrokerError(err)) throw err;
           return { equity: Number.NaN, cash: Number.NaN };
         });
-        if (opts.json) printJson({ ok: true, session, bars, orders, equity: account.equity, cash: account.cash });
+        // `--once` on stale data traded nothing: exit 1 (a check failed) so cron and scripts see it
+        const nothingTraded = !!f.once && stale !== undefined && bars === 0;
+        if (nothingTraded) process.exitCode = 1;
+        if (opts.json)
+          printJson({
+            ok: !nothingTraded,
+            session,
+            bars,
+            orders,
+            equity: account.equity,
+            cash: account.cash,
+            ...(stale ? { warning: stale } : {}),
+          });
         else say(opts, `session ${session}: ${bars} bars, ${orders} orders, equity ${account.equity.toFixed(2)} USD`);
       } finally {
         process.off("SIGHUP", onHup);

@@ -12,6 +12,7 @@ import { etaSeconds, progressFigures } from "../core/train/progress.js";
 import type { SearchSpace } from "../core/train/samplers.js";
 import type { RunStudyResult, StudyProgress, TrialOutcome } from "../core/train/study.js";
 import { makeCtx } from "./context.js";
+import { intFlag } from "./flags.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
 import { progress } from "./progress.js";
 import { onStopSignal } from "./signals.js";
@@ -30,7 +31,7 @@ interface TrainFlags {
   trainUntil?: string;
 }
 
-const int = (v: string) => Number(v);
+const int = intFlag(0);
 
 function defaultStudyName(now = new Date()): string {
   const p = (n: number) => String(n).padStart(2, "0");
@@ -125,7 +126,9 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
       const nTrials = f.nTrials ?? (f.quick ? QUICK_PRESET.nTrials : c.training.nTrials);
       const workers = f.worker ? 1 : c.training.workers;
       if (workers > 1) {
-        const r = await runWorkers(ctx.paths.optunaDb, study, nTrials, workers, f, opts, c.training.timeoutSec);
+        const { resolveSearchSpace } = await import("../core/train/study.js");
+        const space = resolveSearchSpace(c, !!f.quick, searchSpace);
+        const r = await runWorkers(ctx.paths.optunaDb, study, nTrials, workers, f, opts, c.training.timeoutSec, space);
         if (opts.json) printJson({ ok: r.failedWorkers === 0, study, ...r });
         else {
           say(
@@ -183,6 +186,7 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
         bar?.stop();
         stop.dispose();
       }
+      if (r.failStreak) process.exitCode = 1;
       if (f.worker) {
         process.stdout.write(
           `${JSON.stringify({ event: "result", study, trials: r.trials.length, interrupted: r.interrupted })}\n`,
@@ -190,7 +194,11 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
         return;
       }
       if (opts.json)
-        return printJson({ ok: true, ...r, trials: r.trials.map(({ userAttrs, ...t }) => ({ ...t, userAttrs })) });
+        return printJson({
+          ok: r.failStreak === null,
+          ...r,
+          trials: r.trials.map(({ userAttrs, ...t }) => ({ ...t, userAttrs })),
+        });
       const counts = { COMPLETE: 0, PRUNED: 0, FAIL: 0 };
       for (const t of r.trials) counts[t.state]++;
       say(
@@ -198,6 +206,12 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
         `study ${r.study}: ${r.trials.length} trials in ${fmtSec((Date.now() - started) / 1000)} (${counts.COMPLETE} COMPLETE, ${counts.PRUNED} PRUNED, ${counts.FAIL} FAIL)${r.interrupted ? color.yellow(" — interrupted") : ""}${r.timedOut ? " — timeout reached" : ""}`,
       );
       if (r.best) say(opts, `best trial #${r.best.number} value ${r.best.value?.toFixed(4)} → ${r.best.packageDir}`);
+      if (r.failStreak) {
+        process.stderr.write(
+          `error: study ${r.study}: stopped after ${r.failStreak.count} FAIL trials in a row; last reason: ${r.failStreak.lastReason}\nfix: fix the cause above (bars, search space, config) and re-run \`capp train\`; FAIL trials stay in the study as FAIL\n`,
+        );
+        return;
+      }
       say(opts, color.dim(`next: ${shellCommand(["capp", "ensemble", "sync", "--once", "--study", r.study])}`));
     });
 }
@@ -220,6 +234,7 @@ async function runWorkers(
   f: TrainFlags,
   opts: GlobalOptions,
   timeoutSec: number,
+  space: SearchSpace,
 ): Promise<WorkersResult> {
   const { spawn } = await import("node:child_process");
   const { createInterface } = await import("node:readline");
@@ -227,6 +242,9 @@ async function runWorkers(
   // create the study once up front so the workers only load it
   const w = OptunaWriter.open(optunaDb, { revision: f.revision as "v3.2.0.a" | "v3.0.0.d" | undefined });
   try {
+    // a space the study cannot take is refused here (exit 2), before any worker starts
+    const { checkSpaceAgainstStudy } = await import("../core/train/study.js");
+    checkSpaceAgainstStudy(w.studyParamDistributions(study), space, study);
     w.createStudy(study, ["maximize"]);
   } finally {
     w.close();

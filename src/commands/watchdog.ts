@@ -9,6 +9,7 @@ import type { HealthCheck } from "../core/health/types.js";
 import type { JobResult } from "../core/jobs/types.js";
 import type { WatchdogPassReport } from "../core/jobs/watchdog.js";
 import { type Ctx, makeCtx } from "./context.js";
+import { numFlag } from "./flags.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
 import { onStopSignal } from "./signals.js";
 
@@ -22,7 +23,7 @@ interface RunFlags {
   alphaMonitoring: boolean;
 }
 
-const num = (v: string) => Number(v);
+const num = numFlag();
 
 function label(s: HealthCheck["status"]): string {
   if (s === "ok") return color.green("ok  ");

@@ -8,7 +8,7 @@
  * The trader runs in-process here (one simulated clock for everything), so the watchdog supervises
  * no child process in the demo; it still runs its health checks, the heartbeat and alpha checks.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type ChartMarker, equityChartSvg } from "../core/backtest/chart.js";
@@ -19,6 +19,7 @@ import { loadConfig } from "../core/config/load.js";
 import type { GateResult } from "../core/deploy/gate.js";
 import { overfittingText } from "../core/deploy/report.js";
 import { syncEnsemble, syncOptionsFromConfig } from "../core/ensemble/sync.js";
+import { ConfigError } from "../core/errors.js";
 import { exchangeOptions } from "../core/exchange/fromConfig.js";
 import { LocalExchange } from "../core/exchange/local.js";
 import { BarStore } from "../core/market/barstore.js";
@@ -109,9 +110,33 @@ const pp = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(2)} pp`;
 /** Round for people: 6 significant digits at most (no 17-digit floats in reports). */
 const round = (x: number, digits = 6) => (Number.isFinite(x) ? Number(x.toPrecision(digits)) : x);
 
+/**
+ * The demo writes its own `.env.training`, `capp.config.json`, bars and study: it runs only in a new
+ * or empty folder, never over a workspace (issue 10).
+ * @throws ConfigError (exit 2) naming the folder when it is a file or holds anything.
+ */
+export function refuseNonEmpty(dir: string): void {
+  let entries: string[];
+  try {
+    if (!statSync(dir).isDirectory())
+      throw new ConfigError(`--dir ${dir} is a file, not a folder`, "pass a new or empty folder to `capp demo --dir`");
+    entries = readdirSync(dir);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw err;
+  }
+  if (entries.length > 0)
+    throw new ConfigError(
+      `--dir ${dir} is not empty (${entries.length} entr${entries.length === 1 ? "y" : "ies"}, e.g. ${entries.slice(0, 3).join(", ")}): the demo would overwrite its settings, bars and study`,
+      "pass a new or empty folder to `capp demo --dir`, or leave --dir out for a fresh temp folder",
+    );
+}
+
 /** Run the demo. @throws only for problems a user must fix (e.g. an unwritable --dir). */
 export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const t0 = Date.now();
+  if (o.dir !== undefined) refuseNonEmpty(o.dir);
   const dir = resolve(o.dir ?? mkdtempSync(join(tmpdir(), "capp-demo-")));
   mkdirSync(dir, { recursive: true });
   const study = "capp_demo";

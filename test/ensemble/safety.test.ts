@@ -140,7 +140,12 @@ describe("ensemble sync safety", () => {
     expect(readFileSync(o.paths.manifest, "utf8")).toBe(text);
     expect(readFileSync(o.paths.reloadFlag, "utf8")).toBe(flag);
 
-    const r = capp(["-w", dir, "ensemble", "sync", "--once", "--study", "cappuccino_1year_20251121"]);
+    // --study of another study than the manifest's is refused unless --switch-study (issue 10)
+    const refused = capp(["-w", dir, "ensemble", "sync", "--once", "--study", "cappuccino_1year_20251121"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`is of study ${MAIN_STUDY}; syncing would replace it`);
+    expect(readFileSync(o.paths.manifest, "utf8")).toBe(text);
+    const r = capp(["-w", dir, "ensemble", "sync", "--once", "--study", "cappuccino_1year_20251121", "--switch-study"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: no valid model in study cappuccino_1year_20251121 .*keeping ensemble v1/m);
     expect(r.stderr).toMatch(/^fix: /m);

@@ -11,7 +11,7 @@
  * leave the trader on a deployment the history does not know. `withDeployLock` makes one check or
  * rollback run at a time across processes (host, `--daemon`, cron, systemd, a terminal).
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, relative } from "node:path";
 import type { Manifest } from "../ensemble/manifest.js";
 import { writeManifest } from "../ensemble/manifest.js";
@@ -118,4 +118,97 @@ export function reconcilePointer(db: StateDb, paths: WorkspacePaths, nowMs: numb
     message: `deployment.json named deployment ${cur?.deployment ?? "none"}, the state DB's live deployment is ${live.deployment}: pointer rewritten from the DB`,
   });
   return live.deployment;
+}
+
+/** What {@link ensurePointer} found. */
+export interface PointerStatus {
+  /**
+   * `ok`: a valid pointer to an existing snapshot; `rebuilt`: it was missing or corrupt and was
+   * rewritten from the state DB; `none`: nothing deployed yet; `broken`: invalid and not rebuildable.
+   */
+  status: "ok" | "rebuilt" | "none" | "broken";
+  detail: string;
+  /** For `broken`: what to do. */
+  fix?: string;
+  pointer?: DeploymentPointer;
+}
+
+const POINTER_FIELDS = ["deployment", "manifest", "version", "study", "deployed_at"] as const;
+
+/** Why a pointer is unusable, or undefined when it is valid and its snapshot exists. */
+function pointerProblem(paths: WorkspacePaths, p: unknown): string | undefined {
+  if (!p || typeof p !== "object" || Array.isArray(p)) return "is not a JSON object";
+  const o = p as Record<string, unknown>;
+  const missing = POINTER_FIELDS.filter((k) => o[k] === undefined || o[k] === null);
+  if (missing.length) return `lacks ${missing.join(", ")}`;
+  if (!Number.isInteger(o.deployment) || !Number.isInteger(o.version) || typeof o.manifest !== "string")
+    return "has a deployment, version or manifest of the wrong type";
+  const m = isAbsolute(o.manifest) ? o.manifest : join(paths.root, o.manifest);
+  if (!existsSync(m)) return `names the snapshot ${o.manifest}, which does not exist`;
+  return undefined;
+}
+
+/**
+ * Check `deployments/deployment.json` and, when it is missing, unreadable or invalid while the
+ * state DB records a live deployment whose snapshot still exists, rewrite it (atomically) from
+ * that record (the DB is the source of truth, DESIGN.md §7). Nothing is ever restored from a
+ * `.bak`: capp writes none.
+ * @param live the live deployment from the state DB (`deploymentStack(db).at(-1)`), if any.
+ */
+export function ensurePointer(paths: WorkspacePaths, live: DeploymentPointer | undefined): PointerStatus {
+  const file = deploymentPath(paths);
+  let problem: string | undefined;
+  let parsed: unknown;
+  if (!existsSync(file)) problem = "is missing";
+  else {
+    try {
+      parsed = JSON.parse(readFileSync(file, "utf8"));
+      problem = pointerProblem(paths, parsed);
+    } catch {
+      problem = "is not valid JSON"; // never quote the file's text
+    }
+  }
+  if (!problem) {
+    const p = parsed as DeploymentPointer;
+    return { status: "ok", detail: `deployment ${p.deployment}: ensemble v${p.version} of ${p.study}`, pointer: p };
+  }
+  if (!live) {
+    if (problem === "is missing") return { status: "none", detail: "nothing deployed yet" };
+    return {
+      status: "broken",
+      detail: `${file} ${problem}, and the state DB records no deployment to rebuild it from`,
+      fix: "run `capp deploy check` to deploy the current ensemble (it rewrites the pointer)",
+    };
+  }
+  const pointer: DeploymentPointer = {
+    deployment: live.deployment,
+    manifest: live.manifest,
+    version: live.version,
+    study: live.study,
+    trial_id: live.trial_id,
+    trial_number: live.trial_number,
+    value: live.value,
+    deployed_at: live.deployed_at,
+  };
+  const snapProblem = pointerProblem(paths, pointer);
+  if (snapProblem)
+    return {
+      status: "broken",
+      detail: `${file} ${problem}; the state DB's deployment ${live.deployment} ${snapProblem}`,
+      fix: "run `capp deploy check --min-improvement 0` to deploy the current ensemble again",
+    };
+  writePointer(paths, pointer);
+  return {
+    status: "rebuilt",
+    detail: `${file} ${problem}: rebuilt from the state DB (deployment ${pointer.deployment}, ensemble v${pointer.version})`,
+    pointer,
+  };
+}
+
+/**
+ * {@link ensurePointer} with the live deployment read from the state DB.
+ * @throws only when the state DB cannot be read.
+ */
+export function repairPointer(paths: WorkspacePaths, db: StateDb): PointerStatus {
+  return ensurePointer(paths, deploymentStack(db).at(-1));
 }

@@ -2,16 +2,21 @@
  * `capp readiness check`: the seed's checklist (original-system.md §8) made precise — each check
  * has a name, ok, a detail and a fix. Exit 0 when all pass, 1 when any fails (the command maps it).
  */
-import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, readdirSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import type { LoadedConfig } from "../config/load.js";
+import { deploymentStack } from "../deploy/history.js";
+import { ensurePointer } from "../deploy/pointer.js";
 import { type Manifest, readManifest } from "../ensemble/manifest.js";
 import { syncEnsemble, syncOptionsFromConfig } from "../ensemble/sync.js";
 import { errorMessage } from "../errors.js";
 import { BarStore } from "../market/barstore.js";
 import { sha256File } from "../models/package.js";
 import { openStudyStorage } from "../optuna/storage.js";
+import { StateDb } from "../state/db.js";
+import type { DeploymentPointer } from "../trader/deployment.js";
 import { WORKSPACE_DIRS, type WorkspacePaths } from "../workspace/paths.js";
+import { checkBarsFresh, checkTraderLastBar } from "./lastBar.js";
 
 /** One line of the checklist. */
 export interface Check {
@@ -117,7 +122,7 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
         "optuna db",
         q.ok,
         q.ok ? `${paths.optunaDb} (${st.schema.revision}) quick_check ok` : q.problems.join("; "),
-        "restore the DB from databases/backups/",
+        optunaFix(paths),
       );
       if (study) {
         try {
@@ -136,12 +141,7 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
       st.close();
     }
   } catch (err) {
-    add(
-      "optuna db",
-      false,
-      errorMessage(err),
-      `check ${paths.optunaDb} (OPTUNA_DB) or restore it from databases/backups/`,
-    );
+    add("optuna db", false, errorMessage(err), `check ${paths.optunaDb} (OPTUNA_DB) or ${optunaFix(paths)}`);
   }
   // manifest + member files
   let members = 0;
@@ -223,6 +223,18 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
   }
   // bars for every trading ticker at the trading timeframe
   add(...barsCheck(paths.barsDb, c.trading.tickers, c.trading.timeframe));
+  // the deployment the trader trades: a valid pointer (rebuilt from the state DB when it was lost)
+  add(...deploymentCheck(paths));
+  // with a trader running (its heartbeat exists): is anything trading? (issue 10)
+  const hbPath = join(paths.paperTrades, `${c.watchdog.traderSession}_heartbeat.json`);
+  const now = Date.now();
+  const lastBar = checkTraderLastBar(hbPath, now, c.trading.graceSec, c.trading.timeframe);
+  if (lastBar.status !== "not_present") {
+    const fix = String(lastBar.data?.fix ?? "");
+    add("trader last bar", lastBar.status !== "fail", lastBar.detail, fix);
+    const fresh = checkBarsFresh(paths.barsDb, c.trading.tickers, c.trading.timeframe, now, c.trading.graceSec);
+    add("bars fresh", fresh.status !== "fail", fresh.detail, String(fresh.data?.fix ?? ""));
+  }
   // commands (F-06)
   const unresolved = o.commands.filter((x) => !resolveCommand(x.command, paths.root));
   add(
@@ -260,5 +272,41 @@ function barsCheck(barsDb: string, tickers: readonly string[], timeframe: string
     }
   } catch (err) {
     return ["bars", false, `${barsDb}: ${errorMessage(err)}`, fix];
+  }
+}
+
+/** How to get a usable Optuna DB: restore a backup when there is one, else train a study. */
+function optunaFix(paths: WorkspacePaths): string {
+  let backups: string[] = [];
+  try {
+    backups = readdirSync(paths.backups).filter((f) => f.endsWith(".db"));
+  } catch {
+    // no backups folder
+  }
+  return backups.length
+    ? `restore the DB from ${paths.backups}/ (newest: ${backups.sort().at(-1)})`
+    : "run `capp train` to create the study (there is no backup to restore)";
+}
+
+/**
+ * The "deployment" check: `deployments/deployment.json` is valid and names an existing snapshot;
+ * a lost or corrupt pointer is rebuilt from the state DB (src/core/deploy/pointer.ts). Nothing
+ * deployed yet passes (the first `deploy check` deploys). @returns [name, ok, detail, fix].
+ */
+function deploymentCheck(paths: WorkspacePaths): [string, boolean, string, string] {
+  try {
+    let live: DeploymentPointer | undefined;
+    if (existsSync(paths.stateDb)) {
+      const db = new StateDb(paths.stateDb);
+      try {
+        live = deploymentStack(db).at(-1);
+      } finally {
+        db.close();
+      }
+    }
+    const r = ensurePointer(paths, live);
+    return ["deployment", r.status !== "broken", r.detail, r.fix ?? ""];
+  } catch (err) {
+    return ["deployment", false, errorMessage(err), "run `capp deploy check`"];
   }
 }

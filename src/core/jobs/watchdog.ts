@@ -18,11 +18,13 @@
 import { join, resolve } from "node:path";
 import { type Clock, SystemClock } from "../clock.js";
 import type { CappConfig } from "../config/schema.js";
+import { repairPointer } from "../deploy/pointer.js";
 import { ConfigError, errorMessage } from "../errors.js";
 import { checkAlpha, storedBtcPrice } from "../health/alpha.js";
 import { checkDisk, type FsStats } from "../health/disk.js";
 import { checkGpu, type GpuProbe } from "../health/gpu.js";
 import { checkTraderHeartbeat, readTraderHeartbeat } from "../health/heartbeat.js";
+import { checkBarsFresh, checkTraderLastBar } from "../health/lastBar.js";
 import { backupOptunaDb, checkOptunaDb } from "../health/optunaDb.js";
 import { type HealthCheck, type HealthStatus, statusRank } from "../health/types.js";
 import { sweepLogs } from "../logs/rotate.js";
@@ -104,6 +106,8 @@ const CHECK_PROCESS: Record<string, string> = {
   optuna_db: "DATABASE",
   optuna_backup: "BACKUP",
   trader_heartbeat: "PAPER_TRADING",
+  trader_last_bar: "PAPER_TRADING",
+  bars_fresh: "PAPER_TRADING",
   alpha: "ALPHA",
   ensemble_reload: "ENSEMBLE",
 };
@@ -176,6 +180,19 @@ export class Watchdog {
     if (backup) checks.push(backup);
     const hbPath = join(this.o.paths.paperTrades, `${wd.traderSession}_heartbeat.json`);
     checks.push(checkTraderHeartbeat(hbPath, now, wd.heartbeatGraceSec));
+    // alive is not trading: the trader must have traded (or deliberately skipped) the last closed bar
+    const lastBar = checkTraderLastBar(hbPath, now, this.o.config.trading.graceSec, this.o.config.trading.timeframe);
+    checks.push(lastBar);
+    if (lastBar.status !== "not_present")
+      checks.push(
+        checkBarsFresh(
+          this.o.paths.barsDb,
+          this.o.config.trading.tickers,
+          this.o.config.trading.timeframe,
+          now,
+          this.o.config.trading.graceSec,
+        ),
+      );
     let retrain: RetrainDecision = { action: "none", detail: "alpha monitoring is off" };
     if (wd.alphaMonitoring) {
       const since = now - (wd.alphaWindowHours + 24) * 3_600_000;
@@ -203,6 +220,10 @@ export class Watchdog {
       });
       this.recordRetrain(retrain);
     }
+    const pointer = repairPointer(this.o.paths, this.db);
+    if (pointer.status === "rebuilt") this.record("WARNING", "ENSEMBLE", "pointer-rebuilt", pointer.detail);
+    if (pointer.status === "broken")
+      checks.push({ name: "deployment", status: "fail", detail: pointer.detail, data: { fix: pointer.fix } });
     const reload = checkReload({
       db: this.db,
       paths: this.o.paths,

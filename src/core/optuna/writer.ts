@@ -241,6 +241,24 @@ export class OptunaWriter {
     return s;
   }
 
+  /**
+   * The `distribution_json` each param name was first recorded with in the study (any trial
+   * state), for checking a search space before the first trial. Empty when the study is absent.
+   */
+  studyParamDistributions(name: string): Map<string, string> {
+    const s = this.findStudy(name);
+    const out = new Map<string, string>();
+    if (!s) return out;
+    const rows = this.db
+      .prepare(
+        "SELECT p.param_name AS n, MIN(p.param_id) AS id FROM trial_params p JOIN trials t ON t.trial_id = p.trial_id WHERE t.study_id = ? GROUP BY p.param_name",
+      )
+      .all(s.studyId) as { n: string; id: number }[];
+    const get = this.db.prepare("SELECT distribution_json AS j FROM trial_params WHERE param_id = ?");
+    for (const r of rows) out.set(r.n, (get.get(r.id) as { j: string }).j);
+    return out;
+  }
+
   /** Set a study user attribute (JSON value, stored as Python's json.dumps text). */
   setStudyUserAttr(studyId: number, key: string, value: unknown): void {
     const json = pyJsonDumps(value, `study user attr ${key}`);

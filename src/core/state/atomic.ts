@@ -168,7 +168,7 @@ export function readJsonFile<T = unknown>(path: string): T | undefined {
     const at = /position (\d+)/.exec((err as Error).message);
     throw new DataError(
       `${path} is not valid JSON${at ? ` (at character ${at[1]})` : ""}`,
-      `restore ${path} from its .bak copy or delete it to let capp rewrite it`,
+      `delete ${path} (or move it aside) to let capp rewrite it; deployments/deployment.json is rebuilt from the state DB`,
       { cause: err },
     );
   }

@@ -440,6 +440,14 @@ export class Supervisor {
   /** The recorded pid is not our process any more (dead, or the pid was reused). */
   private recordGone(rec: InstanceRecord): void {
     const pid = rec.pid as number;
+    if (rec.stopped) {
+      // stopped on purpose (`automation stop` / `watchdog stop` mark the record): not a crash, so
+      // the next start is no restart attempt (no back-off, no circuit) — issue 10
+      clearPid(rec);
+      this.emit("INFO", "stopped", rec, `pid ${pid} was stopped on purpose; not counted as a crash`, pid);
+      this.save();
+      return;
+    }
     const st = readProcStat(pid);
     const reused = st !== undefined && st.state !== "Z" && st.startTicks !== rec.startTicks;
     const reason = reused

@@ -37,6 +37,8 @@ export interface LoopOptions {
   reloadRequested?: () => boolean;
   onBar?: (r: BarReport) => void;
   onReload?: (info: { ok: boolean; key: string; version?: number; error?: string }) => void;
+  /** Called once per stale newest bar with the warning also recorded in the state DB (nothing traded). */
+  onStale?: (message: string) => void;
 }
 
 /** Grace after a bar's close before it is treated as final, ms. */
@@ -242,6 +244,11 @@ async function processNewBars(
             ? `the newest bar any ticker has (${iso(newest)}) closed ${(closedAgo / 3_600_000).toFixed(1)} h ago: no trade on stale data`
             : `no bars for ${c.trading.tickers.join(", ")} in ${o.paths.barsDb}: no trade`,
           { fix: "fetch fresh bars (trader run --feed alpaca) or import them (capp data import)" },
+        );
+        o.onStale?.(
+          Number.isFinite(newest)
+            ? `the newest bar any ticker has (${iso(newest)}) closed ${(closedAgo / 3_600_000).toFixed(1)} h ago: no trade on stale data`
+            : `no bars for ${c.trading.tickers.join(", ")} in ${o.paths.barsDb}: no trade`,
         );
       }
       return "ok";

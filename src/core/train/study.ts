@@ -14,12 +14,18 @@
 import type { Clock } from "../clock.js";
 import { SystemClock } from "../clock.js";
 import type { CappConfig } from "../config/schema.js";
-import { errorMessage } from "../errors.js";
+import { ConfigError, errorMessage } from "../errors.js";
 import { StateBuilder } from "../market/state.js";
 import { FEATURES } from "../models/types.js";
 import { openStudyStorage } from "../optuna/storage.js";
 import { OptunaWriter } from "../optuna/writer.js";
-import type { WriterChoice } from "../optuna/writerDistributions.js";
+import {
+  compatibleDistributions,
+  distributionFromJson,
+  distributionToJson,
+  type WriterChoice,
+  type WriterDistribution,
+} from "../optuna/writerDistributions.js";
 import type { WriterRevision } from "../optuna/writerSchema.js";
 import { riskParams } from "../trader/params.js";
 import { loadTrainingData, type TrainingData } from "./data.js";
@@ -40,6 +46,69 @@ export const QUICK_PRESET = Object.freeze({
   episodeBars: 240,
   ppoEpochs: 2,
 });
+
+/** Consecutive FAIL trials after which {@link runStudy} stops. */
+export const DEFAULT_MAX_CONSECUTIVE_FAILS = 5;
+
+const OLD_DISTRIBUTION_KIND: Record<string, "float" | "int"> = {
+  UniformDistribution: "float",
+  LogUniformDistribution: "float",
+  DiscreteUniformDistribution: "float",
+  IntUniformDistribution: "int",
+  IntLogUniformDistribution: "int",
+};
+
+/**
+ * Check a search space against the distributions a study's earlier trials recorded (Optuna's
+ * `check_distribution_compatibility`: same kind; categorical choices identical). Ranges may differ.
+ * @param recorded param name → `distribution_json` (from `OptunaWriter.studyParamDistributions`).
+ * @throws ConfigError (exit 2) naming the first incompatible param, both distributions and the fix.
+ */
+export function checkSpaceAgainstStudy(recorded: Map<string, string>, space: SearchSpace, study: string): void {
+  const bad: { name: string; d: WriterDistribution; json: string; categorical: boolean }[] = [];
+  for (const [name, d] of Object.entries(space)) {
+    const json = recorded.get(name);
+    if (json === undefined) continue;
+    const other = distributionFromJson(json);
+    let ok: boolean;
+    if (other) ok = compatibleDistributions(other, d as WriterDistribution);
+    else {
+      let oldName = "";
+      try {
+        oldName = (JSON.parse(json) as { name?: string }).name ?? "";
+      } catch {
+        // unreadable JSON: the writer reports it when the param is recorded
+      }
+      const kind = OLD_DISTRIBUTION_KIND[oldName];
+      ok = kind === undefined || kind === d.kind; // pre-3.0 float/int names: only the kind matters
+    }
+    if (!ok) bad.push({ name, d, json, categorical: d.kind === "categorical" || other?.kind === "categorical" });
+  }
+  if (bad.length === 0) return;
+  const [b] = bad;
+  const more =
+    bad.length > 1
+      ? ` (also incompatible: ${bad
+          .slice(1)
+          .map((x) => x.name)
+          .join(", ")})`
+      : "";
+  throw new ConfigError(
+    `search space param ${b.name}: ${distributionToJson(b.d)} is incompatible with study ${study}'s earlier trials, which used ${b.json}${more}; every trial would FAIL`,
+    `train a new study (\`capp train --study NEW_NAME\`, then set ACTIVE_STUDY_NAME), or give ${b.name} the study's distribution kind${b.categorical ? " and choices" : ""} in training.searchSpace / --space FILE`,
+  );
+}
+
+/**
+ * The search space a study run uses: the default (or `--quick`) space, then config
+ * `training.searchSpace`, then `extra` (e.g. from `--space`), each replacing dimensions by name.
+ */
+export function resolveSearchSpace(config: CappConfig, quick: boolean, extra?: SearchSpace): SearchSpace {
+  return mergeSpace(
+    mergeSpace(quick ? QUICK_SEARCH_SPACE : DEFAULT_SEARCH_SPACE, config.training.searchSpace as SearchSpace),
+    extra,
+  );
+}
 
 /** Options of {@link runStudy}. */
 export interface RunStudyOptions {
@@ -67,6 +136,11 @@ export interface RunStudyOptions {
   clock?: Clock;
   /** Progress events (must not throw). */
   onProgress?: (e: StudyProgress) => void;
+  /**
+   * Stop after this many consecutive FAIL trials (default {@link DEFAULT_MAX_CONSECUTIVE_FAILS};
+   * 0 = never): a study whose every trial fails at once must not fill the storage (issue 10).
+   */
+  maxConsecutiveFails?: number;
   /** Preloaded training bars (tests and benches reuse one load); default: loaded from `paths.barsDb`. */
   data?: TrainingData;
 }
@@ -129,6 +203,11 @@ export interface RunStudyResult {
   interrupted: boolean;
   /** Stopped by the timeout before nTrials. */
   timedOut: boolean;
+  /**
+   * Stopped after `maxConsecutiveFails` FAIL trials in a row (count and the last fail reason), else
+   * null. The command exits non-zero on it.
+   */
+  failStreak: { count: number; lastReason: string } | null;
   elapsedSec: number;
   /** Training window (ms UTC) and the first held-out bar. */
   trainFromMs: number;
@@ -180,30 +259,31 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
   const ppoEpochs = quick ? QUICK_PRESET.ppoEpochs : t.ppoEpochs;
   const seed = o.seed ?? t.seed;
   const timeoutSec = o.timeoutSec ?? t.timeoutSec;
-  const space = mergeSpace(
-    mergeSpace(quick ? QUICK_SEARCH_SPACE : DEFAULT_SEARCH_SPACE, t.searchSpace as SearchSpace),
-    o.searchSpace,
-  );
+  const space = resolveSearchSpace(c, quick, o.searchSpace);
   const clock = o.clock ?? new SystemClock();
   const started = clock.now();
   const deadline = timeoutSec > 0 ? started + timeoutSec * 1000 : Number.POSITIVE_INFINITY;
 
-  const data =
-    o.data ??
-    loadTrainingData({ config: c, barsDb: o.paths.barsDb, windowDays: quick ? QUICK_PRESET.windowDays : undefined });
-  studyFolds(data, folds, embargoBars); // fail early when the window cannot hold the folds
-  const risk = riskParams(c, data.tickers);
-  const exchangeMinQty = data.tickers.map((s) => c.risk.minOrderSize[s] ?? 0);
-  const samplerKind = o.sampler ?? t.sampler;
-  const sampler: Sampler =
-    samplerKind === "random" ? new RandomSampler(seed) : new TpeSampler({ seed, direction: "maximize" });
-
+  const maxFails = o.maxConsecutiveFails ?? DEFAULT_MAX_CONSECUTIVE_FAILS;
   const writer = OptunaWriter.open(o.paths.optunaDb, { revision: o.revision, clock });
   const outcomes: TrialOutcome[] = [];
   let best: TrialOutcome | null = null;
   let interrupted = false;
   let timedOut = false;
+  let failStreak: RunStudyResult["failStreak"] = null;
+  let streak = 0;
   try {
+    // before any trial (and before loading bars): a space the study cannot take fails every trial
+    checkSpaceAgainstStudy(writer.studyParamDistributions(o.study), space, o.study);
+    const data =
+      o.data ??
+      loadTrainingData({ config: c, barsDb: o.paths.barsDb, windowDays: quick ? QUICK_PRESET.windowDays : undefined });
+    studyFolds(data, folds, embargoBars); // fail early when the window cannot hold the folds
+    const risk = riskParams(c, data.tickers);
+    const exchangeMinQty = data.tickers.map((s) => c.risk.minOrderSize[s] ?? 0);
+    const samplerKind = o.sampler ?? t.sampler;
+    const sampler: Sampler =
+      samplerKind === "random" ? new RandomSampler(seed) : new TpeSampler({ seed, direction: "maximize" });
     const study = writer.createStudy(o.study, ["maximize"]);
     const staleFailed = writer.failStaleRunning(study.studyId, t.staleSec).map((x) => x.number);
     o.onProgress?.({
@@ -216,6 +296,8 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
       heldOutFromMs: data.heldOutFromMs,
     });
     for (let k = 1; k <= nTrials; k++) {
+      // yield to the event loop between trials so SIGTERM/SIGINT are seen even when trials fail at once
+      await new Promise((r) => setImmediate(r));
       if (o.signal?.aborted) {
         interrupted = true;
         break;
@@ -353,6 +435,11 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
         etaSec: etaSeconds(meanSec, nTrials - k, (deadline - clock.now()) / 1000),
       });
       if (interrupted) break;
+      streak = outcome.state === "FAIL" ? streak + 1 : 0;
+      if (maxFails > 0 && streak >= maxFails) {
+        failStreak = { count: streak, lastReason: outcome.reason ?? "unknown" };
+        break;
+      }
     }
     return {
       study: o.study,
@@ -364,6 +451,7 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
       staleFailed,
       interrupted,
       timedOut,
+      failStreak,
       elapsedSec: (clock.now() - started) / 1000,
       trainFromMs: data.fromMs,
       trainToMs: data.toMs,

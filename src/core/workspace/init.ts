@@ -2,9 +2,9 @@
  * `capp init [DIR]`: create the seed's layout and example config files (copied from the package's
  * `config/` and `.env.training.example`, see templates.ts). Never overwrites.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { DataError } from "../errors.js";
+import { ConfigError, DataError } from "../errors.js";
 import { WORKSPACE_DIRS } from "./paths.js";
 import { readPackageFile } from "./templates.js";
 
@@ -43,11 +43,39 @@ export const INIT_FILES: ReadonlyArray<readonly [string, string]> = [
 
 /**
  * Create the workspace layout under `dir`. Existing files and folders are kept untouched.
+ * @throws ConfigError (exit 2) naming `dir` when it is a file (or a device such as /dev/null),
+ *   or when capp may not write there (EACCES/EPERM/EROFS), with the fix.
  */
 export function initWorkspace(dir: string): InitResult {
+  try {
+    return initWorkspaceUnchecked(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOTDIR" || code === "EEXIST")
+      throw new ConfigError(
+        `cannot create a workspace at ${dir}: it (or a folder above it) is a file, not a folder`,
+        "pass a folder path to `capp init DIR` / -w, e.g. a new folder name",
+        { cause: err },
+      );
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS")
+      throw new ConfigError(
+        `cannot create a workspace at ${dir}: no permission to write there (${code})`,
+        "choose a folder you may write to (e.g. under your home folder), or fix its permissions",
+        { cause: err },
+      );
+    throw err;
+  }
+}
+
+function initWorkspaceUnchecked(dir: string): InitResult {
   const root = resolve(dir);
   const created: string[] = [];
   const kept: string[] = [];
+  if (existsSync(root) && !statSync(root).isDirectory()) {
+    const e = new Error(`${root} is not a directory`) as NodeJS.ErrnoException;
+    e.code = "ENOTDIR";
+    throw e;
+  }
   mkdirSync(root, { recursive: true });
   for (const d of WORKSPACE_DIRS) {
     const p = join(root, d);
