@@ -122,9 +122,9 @@ describe("config/ is the one source of the templates", () => {
     const lines = readFileSync(ct.files[0], "utf8").trimEnd().split("\n");
     expect(lines[0]).toBe(`# capp jobs for ${ws} (install with: crontab -l | cat - ${ct.files[0]} | crontab -)`);
     expect(lines).toContain(
-      `*/10 * * * * ${process.execPath} /opt/capp/bin/capp.js -w ${ws} ensemble sync --once >> ${join(ws, "logs", "ensemble-sync.log")} 2>&1`,
+      `*/10 * * * * ${process.execPath} /opt/capp/bin/capp.js -w ${ws} automation run-job ensemble-sync >> ${join(ws, "logs", "ensemble-sync.log")} 2>&1`,
     );
-    expect(lines.some((l) => l.startsWith("0 */2 * * * ") && l.includes(" deploy check >> "))).toBe(true);
+    expect(lines.some((l) => l.startsWith("0 */2 * * * ") && l.includes(" automation run-job deploy-check >> "))).toBe(true);
   });
 
   it("an unknown placeholder in an edited template is a clear error", () => {
