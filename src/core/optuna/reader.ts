@@ -7,7 +7,7 @@
  */
 import type Database from "better-sqlite3";
 import { ConfigError, DataError } from "../errors.js";
-import type { StudyConnection } from "./connection.js";
+import type { StudyConnectionLike } from "./connection.js";
 import {
   decodeValue,
   parseDistribution,
@@ -69,12 +69,12 @@ export class StudyStorage {
   readonly path: string;
   /** Schema revision and capabilities found when opening. */
   readonly schema: SchemaInfo;
-  private readonly conn: StudyConnection;
+  private readonly conn: StudyConnectionLike;
   private readonly zone: "local" | "utc";
   private readonly studyCache = new Map<string, StudyRow>();
 
   /** Use `openStudyStorage` instead; this constructor trusts an already-checked connection. */
-  constructor(conn: StudyConnection, schema: SchemaInfo, opts: OpenStudyOptions = {}) {
+  constructor(conn: StudyConnectionLike, schema: SchemaInfo, opts: OpenStudyOptions = {}) {
     this.conn = conn;
     this.path = conn.path;
     this.schema = schema;
