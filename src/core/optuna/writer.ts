@@ -19,6 +19,8 @@
 import Database from "better-sqlite3";
 import { type Clock, SystemClock } from "../clock.js";
 import { DataError, LockError } from "../errors.js";
+import { PgDatabase, PgError } from "./pgAdapter.js";
+import { isPostgresUrl } from "./pgUrl.js";
 import {
   compatibleDistributions,
   distributionFromJson,
@@ -29,7 +31,7 @@ import {
   type WriterDistribution,
 } from "./writerDistributions.js";
 import { pyJsonDumps } from "./writerJson.js";
-import { ensureSchema, LIBRARY_VERSION_FOR, type WriterRevision } from "./writerSchema.js";
+import { ensureSchema, isPgHandle, LIBRARY_VERSION_FOR, type WriterRevision } from "./writerSchema.js";
 import { formatHeartbeat, formatOptunaDatetime } from "./writerTime.js";
 
 /** Objective direction as the caller gives it. */
@@ -78,6 +80,8 @@ export interface WriterParam {
 }
 
 function isBusy(err: unknown): boolean {
+  // PostgreSQL: a dropped connection, a deadlock or a serialization failure reruns the transaction
+  if (err instanceof PgError) return err.retryable;
   const code = (err as { code?: string } | null)?.code;
   return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
 }
@@ -128,6 +132,22 @@ export class OptunaWriter {
    */
   static open(path: string, opts: OptunaWriterOptions = {}): OptunaWriter {
     let db: Database.Database;
+    if (isPostgresUrl(path)) {
+      // PostgreSQL (postgresql://…, postgresql+psycopg2://…): the synchronous pg bridge; messages show the URL redacted
+      const pg = PgDatabase.open(path);
+      try {
+        return new OptunaWriter(pg as unknown as Database.Database, pg.name, opts);
+      } catch (err) {
+        pg.close();
+        const e = pg.describe(err, "creating the Optuna schema");
+        if (e instanceof DataError || e instanceof LockError) throw e;
+        throw new DataError(
+          `cannot use ${pg.name} as an Optuna storage: ${(e as Error).message}`,
+          "point the storage at an Optuna database",
+          { cause: err },
+        );
+      }
+    }
     try {
       db = new Database(path, { timeout: opts.busyTimeoutMs ?? 10_000 });
     } catch (err) {
@@ -162,7 +182,8 @@ export class OptunaWriter {
       try {
         return run.immediate();
       } catch (err) {
-        if (!isBusy(err)) throw err;
+        if (!isBusy(err))
+          throw err instanceof PgError ? (this.db as unknown as PgDatabase).describe(err, "writing") : err;
         if (attempt >= this.retries) {
           throw new LockError(
             `Optuna storage ${this.path} stayed locked after ${attempt + 1} attempts`,
@@ -192,7 +213,9 @@ export class OptunaWriter {
     if (directions.length === 0)
       throw new DataError(`study ${name}: no objective directions given`, "pass at least one of maximize/minimize");
     const wanted = directions.map((d) => (d === "minimize" ? "MINIMIZE" : "MAXIMIZE")) as WriterStudy["directions"];
+    // PostgreSQL: two machines creating the study at once serialise on an advisory lock (SQLite: IMMEDIATE)
     return this.tx(() => {
+      if (isPgHandle(this.db)) this.db.prepare("SELECT pg_advisory_xact_lock(7262161)").get();
       const existing = this.findStudy(name);
       if (existing) {
         if (opts.loadIfExists === false)
@@ -285,7 +308,9 @@ export class OptunaWriter {
       ([k, v]) => [k, pyJsonDumps(v, `trial user attr ${k}`)] as const,
     );
     return this.tx(() => {
-      this.requireStudy(studyId);
+      // Lock the study row as Optuna's RDBStorage does (`find_or_raise_by_id(..., for_update=True)`),
+      // so concurrent creators on other machines (capp or Optuna) count trials one at a time.
+      this.requireStudy(studyId, true);
       const { n } = this.db.prepare("SELECT count(*) AS n FROM trials WHERE study_id = ?").get(studyId) as {
         n: number;
       };
@@ -335,7 +360,8 @@ export class OptunaWriter {
         .prepare("INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?)")
         .run(trialId, p.name, p.internal, p.json);
     } catch (err) {
-      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
+      const code = (err as { code?: string }).code;
+      if (code === "SQLITE_CONSTRAINT_UNIQUE" || code === "23505") {
         throw new DataError(`param ${p.name} is already set on trial_id ${trialId}`, "set each param once per trial", {
           cause: err,
         });
@@ -344,8 +370,9 @@ export class OptunaWriter {
     }
   }
 
-  private requireStudy(studyId: number): void {
-    if (!this.db.prepare("SELECT 1 FROM studies WHERE study_id = ?").get(studyId)) {
+  private requireStudy(studyId: number, forUpdate = false): void {
+    const lock = forUpdate && isPgHandle(this.db) ? " FOR UPDATE" : "";
+    if (!this.db.prepare(`SELECT 1 FROM studies WHERE study_id = ?${lock}`).get(studyId)) {
       throw new DataError(`study_id ${studyId} not found in ${this.path}`, "create the study first (createStudy)");
     }
   }

@@ -17,6 +17,7 @@ import type { CappConfig } from "../config/schema.js";
 import { errorMessage } from "../errors.js";
 import { StateBuilder } from "../market/state.js";
 import { FEATURES } from "../models/types.js";
+import { redactUrl } from "../optuna/pgUrl.js";
 import { openStudyStorage } from "../optuna/storage.js";
 import { OptunaWriter } from "../optuna/writer.js";
 import type { WriterChoice } from "../optuna/writerDistributions.js";
@@ -342,7 +343,7 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
     return {
       study: o.study,
       studyId: study.studyId,
-      storage: o.paths.optunaDb,
+      storage: redactUrl(o.paths.optunaDb),
       revision: writer.revision,
       trials: outcomes,
       best,
