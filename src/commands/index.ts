@@ -13,6 +13,7 @@ import { registerNotify } from "./notify.js";
 import type { GlobalOptions } from "./output.js";
 import { registerReadiness } from "./readiness.js";
 import { registerScheduler } from "./scheduler.js";
+import { registerStorage } from "./storage.js";
 import { registerTrader } from "./trader.js";
 import { registerTrain } from "./train.js";
 import { registerWatchdog } from "./watchdog.js";
@@ -33,4 +34,5 @@ export function registerCommands(program: Command, globals: () => GlobalOptions)
   registerMonitor(program, globals);
   registerNotify(program, globals);
   registerTrain(program, globals);
+  registerStorage(program, globals);
 }

@@ -21,6 +21,7 @@ import { type Clock, SystemClock } from "../clock.js";
 import { DataError, LockError } from "../errors.js";
 import { PgDatabase, PgError } from "./pgAdapter.js";
 import { isPostgresUrl } from "./pgUrl.js";
+import type { ExportedStudy } from "./types.js";
 import {
   compatibleDistributions,
   distributionFromJson,
@@ -505,6 +506,80 @@ export class OptunaWriter {
         .prepare("UPDATE trials SET state = ?, datetime_complete = ? WHERE trial_id = ?")
         .run(state, this.now(), trialId);
     });
+  }
+
+  /**
+   * Write a study exported from another storage (`StudyStorage.exportStudy`) as a NEW study named
+   * `name`, as Optuna's `copy_study` does: same directions and study attrs, then every trial with
+   * its state, datetimes, params (internal values and distribution JSON verbatim), values, attrs and
+   * intermediate values. Trial numbers are allocated here (count of the study's trials, under the
+   * study row lock on PostgreSQL), so they equal the source's when the source is gap-free; trial
+   * ids are the destination's. Trials go in batches of `batch` per transaction (default 500).
+   * @returns the new study and how many trials were written.
+   * @throws DataError when a study named `name` already exists (like Optuna's DuplicatedStudyError).
+   */
+  importStudy(name: string, src: ExportedStudy, opts: { batch?: number } = {}): { study: WriterStudy; trials: number } {
+    const studyId = this.tx(() => {
+      if (isPgHandle(this.db)) this.db.prepare("SELECT pg_advisory_xact_lock(7262161)").get();
+      if (this.findStudy(name))
+        throw new DataError(
+          `study ${name} already exists in ${this.path}`,
+          "copy to a new study name (--to-study NAME) or into another storage",
+        );
+      const id = Number(this.db.prepare("INSERT INTO studies (study_name) VALUES (?)").run(name).lastInsertRowid);
+      const dir = this.db.prepare("INSERT INTO study_directions (direction, study_id, objective) VALUES (?, ?, ?)");
+      for (const [i, d] of src.directions.entries()) dir.run(d, id, i);
+      for (const [table, rows] of [
+        ["study_user_attributes", src.userAttrs],
+        ["study_system_attributes", src.systemAttrs],
+      ] as const) {
+        const ins = this.db.prepare(`INSERT INTO ${table} (study_id, "key", value_json) VALUES (?, ?, ?)`);
+        for (const a of rows) ins.run(id, a.key, a.valueJson);
+      }
+      return id;
+    });
+    const batch = Math.max(1, opts.batch ?? 500);
+    for (let at = 0; at < src.trials.length; at += batch) {
+      const chunk = src.trials.slice(at, at + batch);
+      this.tx(() => {
+        this.requireStudy(studyId, true);
+        let { n } = this.db.prepare("SELECT count(*) AS n FROM trials WHERE study_id = ?").get(studyId) as {
+          n: number;
+        };
+        const insTrial = this.db.prepare(
+          "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) VALUES (?, ?, ?, ?, ?)",
+        );
+        const insValue = this.db.prepare(
+          "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, ?, ?, ?)",
+        );
+        const insParam = this.db.prepare(
+          "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?)",
+        );
+        const insUser = this.db.prepare(
+          'INSERT INTO trial_user_attributes (trial_id, "key", value_json) VALUES (?, ?, ?)',
+        );
+        const insSys = this.db.prepare(
+          'INSERT INTO trial_system_attributes (trial_id, "key", value_json) VALUES (?, ?, ?)',
+        );
+        const insInter = this.db.prepare(
+          "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, intermediate_value_type) VALUES (?, ?, ?, ?)",
+        );
+        for (const t of chunk) {
+          const trialId = Number(
+            insTrial.run(n++, studyId, t.state, t.datetimeStart, t.datetimeComplete).lastInsertRowid,
+          );
+          for (const v of t.values) insValue.run(trialId, v.objective, v.value, v.valueType);
+          for (const p of t.params) insParam.run(trialId, p.name, p.value, p.distributionJson);
+          for (const a of t.userAttrs) insUser.run(trialId, a.key, a.valueJson);
+          for (const a of t.systemAttrs) insSys.run(trialId, a.key, a.valueJson);
+          for (const v of t.intermediate) insInter.run(trialId, v.step, v.value, v.valueType);
+        }
+      });
+    }
+    return {
+      study: { studyId, name, directions: src.directions.filter((d) => d !== "NOT_SET") as WriterStudy["directions"] },
+      trials: src.trials.length,
+    };
   }
 
   /**
