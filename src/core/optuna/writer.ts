@@ -19,9 +19,9 @@
 import Database from "better-sqlite3";
 import { type Clock, SystemClock } from "../clock.js";
 import { DataError, LockError } from "../errors.js";
+import type { ExportedStudy } from "./exported.js";
 import { PgDatabase, PgError } from "./pgAdapter.js";
 import { isPostgresUrl } from "./pgUrl.js";
-import type { ExportedStudy } from "./types.js";
 import {
   compatibleDistributions,
   distributionFromJson,
