@@ -4,6 +4,9 @@
  * by `openStudyStorage`; every trial's number, state, params, values and attrs equal what
  * Optuna's study.trials reports.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, DataError } from "../../src/core/errors.js";
 import { openStudyStorage } from "../../src/core/optuna/storage.js";
@@ -79,7 +82,7 @@ describe.skipIf(!ok)("Optuna study on PostgreSQL read by capp", () => {
     }
   });
 
-  it("takes the password from PGPASSWORD, and never shows it in errors", () => {
+  it("takes the password from PGPASSWORD or .pgpass, and never shows it in errors", () => {
     const noPw = url.replace(`:${pg.password}@`, "@");
     const saved = process.env.PGPASSWORD;
     process.env.PGPASSWORD = pg.password;
@@ -91,6 +94,20 @@ describe.skipIf(!ok)("Optuna study on PostgreSQL read by capp", () => {
     } finally {
       if (saved === undefined) delete process.env.PGPASSWORD;
       else process.env.PGPASSWORD = saved;
+    }
+    // ~/.pgpass (here PGPASSFILE): host:port:db:user:password, mode 0600
+    const pgpass = join(mkdtempSync(join(tmpdir(), "capp-pgpass-")), "pgpass");
+    writeFileSync(pgpass, `127.0.0.1:${pg.port}:*:${pg.user}:${pg.password}\n`, { mode: 0o600 });
+    const savedFile = process.env.PGPASSFILE;
+    process.env.PGPASSFILE = pgpass;
+    try {
+      const st = openStudyStorage(noPw);
+      expect(st.listStudies().length).toBe(2);
+      st.close();
+    } finally {
+      if (savedFile === undefined) delete process.env.PGPASSFILE;
+      else process.env.PGPASSFILE = savedFile;
+      rmSync(dirname(pgpass), { recursive: true, force: true });
     }
     const bad = url.replace(`:${pg.password}@`, ":wrong-secret-pw@");
     let err: unknown;
