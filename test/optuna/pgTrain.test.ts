@@ -7,11 +7,12 @@
  * Needs dist/ (`npm run build`).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FileSystemArtifactStore, fetchPackageArtifacts, trialArtifacts } from "../../src/core/optuna/artifacts.js";
 import { openStudyStorage } from "../../src/core/optuna/storage.js";
 import { PG_SKIP_MESSAGE, type PgCluster, pgAvailable, startPgCluster } from "../helpers/pgCluster.js";
 import { capp, REPO } from "../helpers/workspace.js";
@@ -52,6 +53,10 @@ describe.skipIf(!ok)("capp train workers and Optuna on one PostgreSQL study", ()
     for (const m of ["machineA", "machineB"]) {
       expect(capp(["init", join(tmp, m)]).code).toBe(0);
       expect(capp(["-w", join(tmp, m), "-q", "data", "import", "--sample"]).code).toBe(0);
+      // one shared artifact folder (a network folder in real life) for both training machines
+      const cfgFile = join(tmp, m, "capp.config.json");
+      const cfg = JSON.parse(readFileSync(cfgFile, "utf8"));
+      writeFileSync(cfgFile, JSON.stringify({ ...cfg, artifacts: { path: join(tmp, "artifacts") } }));
     }
   }, 180_000);
   afterAll(() => {
@@ -129,6 +134,22 @@ describe.skipIf(!ok)("capp train workers and Optuna on one PostgreSQL study", ()
         expect(d.systemAttrs).toEqual(t.system_attrs);
       }
       expect(new Set(got.map((t) => t.number)).size).toBe(n);
+      // every COMPLETE capp trial carries its package as Optuna artifacts in the shared folder,
+      // fetched on "the trading machine" only when actor.onnx matches model.json's sha256
+      const store = new FileSystemArtifactStore(join(tmp, "artifacts"));
+      const cappComplete = got.filter((t) => !("by" in t.userAttrs) && t.state === "COMPLETE");
+      for (const t of got.filter((x) => !("by" in x.userAttrs))) {
+        expect(trialArtifacts(t.systemAttrs).length).toBe(t.state === "COMPLETE" ? 2 : 0);
+      }
+      for (const t of cappComplete) {
+        const f = fetchPackageArtifacts(
+          store,
+          t.systemAttrs,
+          join(tmp, "trading", String(t.number)),
+          `trial ${t.number}`,
+        );
+        expect(f?.sha256).toMatch(/^[0-9a-f]{64}$/);
+      }
     } finally {
       st.close();
     }

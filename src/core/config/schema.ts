@@ -306,6 +306,11 @@ export const ConfigSchema = z
     secrets: SecretsSchema.strict().default({}),
     processes: z.array(ProcessSchema).optional(),
     training: TrainingSchema.strict().default({}),
+    /** Optuna artifact store for model packages (FileSystemArtifactStore folder, shared between machines); unset: none. */
+    artifacts: z
+      .object({ path: z.string().min(1).optional() })
+      .strict()
+      .default({}),
   })
   // a misspelt key is an error, not a silently ignored setting
   .strict();

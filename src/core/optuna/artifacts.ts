@@ -194,3 +194,17 @@ export function fetchPackageArtifacts(
   const modelJson = put("model.json", jsonBytes);
   return { modelJson, actorOnnx, sha256: sha };
 }
+
+/**
+ * Upload a model package folder's `actor.onnx` and `model.json` as artifacts of a RUNNING trial
+ * (what `capp train` does for each COMPLETE trial when `artifacts.path` is set).
+ * @returns the two metas, actor.onnx first.
+ */
+export function uploadPackageArtifacts(
+  writer: SystemAttrWriter,
+  trialId: number,
+  store: ArtifactStore,
+  packageDir: string,
+): ArtifactMeta[] {
+  return ["actor.onnx", "model.json"].map((f) => uploadArtifact(writer, trialId, store, join(packageDir, f)));
+}
