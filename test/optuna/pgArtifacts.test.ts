@@ -6,7 +6,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+// real processes (Python + Optuna) on a shared 2-core machine: generous per-test timeouts
+vi.setConfig({ testTimeout: 300_000 });
+
 import { DataError } from "../../src/core/errors.js";
 import {
   ARTIFACTS_ATTR_PREFIX,

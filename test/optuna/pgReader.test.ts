@@ -7,7 +7,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+// real processes (Python + Optuna) on a shared 2-core machine: generous per-test timeouts
+vi.setConfig({ testTimeout: 300_000 });
+
 import { ConfigError, DataError } from "../../src/core/errors.js";
 import { openStudyStorage } from "../../src/core/optuna/storage.js";
 import { PG_SKIP_MESSAGE, type PgCluster, pgAvailable, startPgCluster } from "../helpers/pgCluster.js";

@@ -8,7 +8,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { buildSync } from "esbuild";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+// real processes (Python + Optuna) on a shared 2-core machine: generous per-test timeouts
+vi.setConfig({ testTimeout: 300_000 });
+
 import { translateSql } from "../../src/core/optuna/pgAdapter.js";
 import { openStudyStorage } from "../../src/core/optuna/storage.js";
 import { OptunaWriter } from "../../src/core/optuna/writer.js";
