@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 
 const dir = fileURLToPath(new URL(".", import.meta.url));
 const only = process.argv.slice(2);
-const benches = ["sync.mjs", "trader.mjs", "train.mjs", "ppo.mjs", "watchdog.mjs"].filter(
+const benches = ["sync.mjs", "trader.mjs", "train.mjs", "ppo.mjs", "watchdog.mjs", "pg.mjs"].filter(
   (b) => !only.length || only.some((o) => b.startsWith(o)),
 );
 let failed = 0;

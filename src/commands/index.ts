@@ -15,6 +15,7 @@ import { registerNotify } from "./notify.js";
 import type { GlobalOptions } from "./output.js";
 import { registerReadiness } from "./readiness.js";
 import { registerScheduler } from "./scheduler.js";
+import { registerStorage } from "./storage.js";
 import { registerTrader } from "./trader.js";
 import { registerTrain } from "./train.js";
 import { registerWatchdog } from "./watchdog.js";
@@ -37,4 +38,5 @@ export function registerCommands(program: Command, globals: () => GlobalOptions)
   registerTrain(program, globals);
   registerDashboard(program, globals);
   registerModels(program, globals);
+  registerStorage(program, globals);
 }

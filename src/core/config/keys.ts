@@ -20,7 +20,7 @@ export const ENV_KEYS: Record<string, EnvKey> = {
     path: "study.db",
     type: "string",
     file: ".env.training",
-    help: "Optuna storage: a path or sqlite:///path (relative to the workspace)",
+    help: "Optuna storage: a path or sqlite:///path (relative to the workspace), or postgresql://user@host:port/db",
   },
   ENSEMBLE_TOP_N: { path: "ensemble.topN", type: "int", file: ".env.training", help: "ensemble size (members)" },
   ENSEMBLE_UPDATE_INTERVAL: {

@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import { isAbsolute, join, resolve } from "node:path";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
+import { isPostgresUrl } from "../optuna/pgUrl.js";
 import { stripComments } from "./comments.js";
 import { envFileModeWarning, readEnvFile } from "./envfile.js";
 import { ENV_ALIASES, ENV_KEYS, type EnvKey } from "./keys.js";
@@ -294,17 +295,16 @@ function envFileWarnings(source: string, vars: Record<string, string | undefined
 }
 
 /**
- * Refuse a storage URL capp cannot open yet (PostgreSQL, MySQL …); the password is redacted.
+ * Refuse a storage URL capp cannot open (SQLite files and PostgreSQL URLs are accepted; MySQL … are not); the password is redacted.
  * @throws ConfigError (exit 2).
  */
 function checkStorage(db: string, source: string): void {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(db);
-  if (!m || m[1].toLowerCase() === "sqlite") return;
+  if (!m || m[1].toLowerCase() === "sqlite" || isPostgresUrl(db)) return;
   const scheme = m[1].toLowerCase();
-  const what = scheme.startsWith("postgres") ? "PostgreSQL storage" : `${scheme} storage`;
   throw new ConfigError(
-    `${source.startsWith("environment variable") ? source : `OPTUNA_DB in ${source}`}: ${what} (${redactUrls(db)}) is not supported yet`,
-    "use a SQLite file: OPTUNA_DB=databases/optuna_cappuccino.db or sqlite:///path/to/file.db",
+    `${source.startsWith("environment variable") ? source : `OPTUNA_DB in ${source}`}: ${scheme} storage (${redactUrls(db)}) is not supported`,
+    "use a SQLite file (OPTUNA_DB=databases/optuna_cappuccino.db or sqlite:///path/to/file.db) or PostgreSQL (postgresql://user@host:5432/db)",
   );
 }
 

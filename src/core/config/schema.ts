@@ -339,6 +339,11 @@ export const ConfigSchema = z
     processes: z.array(ProcessSchema).optional(),
     training: TrainingSchema.strict().default({}),
     dashboard: DashboardSchema.strict().default({}),
+    /** Optuna artifact store for model packages (FileSystemArtifactStore folder, shared between machines); unset: none. */
+    artifacts: z
+      .object({ path: z.string().min(1).optional() })
+      .strict()
+      .default({}),
   })
   // a misspelt key is an error, not a silently ignored setting
   .strict();

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import Database from "better-sqlite3";
 import { errorMessage } from "../errors.js";
+import { isPostgresUrl, redactUrl } from "../optuna/pgUrl.js";
 import { openStudyStorage } from "../optuna/storage.js";
 import type { HealthCheck } from "./types.js";
 
@@ -18,6 +19,18 @@ import type { HealthCheck } from "./types.js";
  *   problems (or the open error: not SQLite, not Optuna, locked) otherwise `ok`.
  */
 export function checkOptunaDb(dbPath: string): HealthCheck {
+  if (isPostgresUrl(dbPath)) {
+    // PostgreSQL: the server checks its own pages; this checks it answers as an Optuna storage (password redacted)
+    let pgStorage: ReturnType<typeof openStudyStorage> | undefined;
+    try {
+      pgStorage = openStudyStorage(dbPath);
+      return { name: "optuna_db", status: "ok", detail: `PostgreSQL storage answers (${pgStorage.path})` };
+    } catch (err) {
+      return { name: "optuna_db", status: "fail", detail: errorMessage(err) };
+    } finally {
+      pgStorage?.close();
+    }
+  }
   if (!existsSync(dbPath)) return { name: "optuna_db", status: "not_present", detail: `no Optuna DB at ${dbPath}` };
   let storage: ReturnType<typeof openStudyStorage> | undefined;
   try {
@@ -70,6 +83,10 @@ export async function backupOptunaDb(
   backupDir: string,
   opts: { nowMs: number; keep?: number },
 ): Promise<BackupResult> {
+  if (isPostgresUrl(dbPath)) {
+    // a PostgreSQL server is backed up with its own tools (pg_dump / base backups), not by copying a file
+    return { ok: false, pruned: [], error: `${redactUrl(dbPath)} is a PostgreSQL storage: back it up with pg_dump` };
+  }
   const keep = opts.keep ?? 24;
   const stem = basename(dbPath, extname(dbPath));
   const file = join(backupDir, `${stem}_${backupStamp(opts.nowMs)}.db`);

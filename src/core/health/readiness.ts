@@ -5,6 +5,7 @@
 import { accessSync, constants, existsSync, readdirSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import type { LoadedConfig } from "../config/load.js";
+import { redactUrls } from "../config/suggest.js";
 import { deploymentStack } from "../deploy/history.js";
 import { ensurePointer } from "../deploy/pointer.js";
 import { type Manifest, readManifest } from "../ensemble/manifest.js";
@@ -61,8 +62,9 @@ export function resolveCommand(command: string, cwd: string, envPath = process.e
 /** Run every check. Never throws: a check that cannot run is a failed check with its reason. */
 export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
   const checks: Check[] = [];
+  // a storage URL's password never reaches a check's text, whoever built it
   const add = (name: string, ok: boolean, detail: string, fix = "") =>
-    checks.push({ name, ok, detail, fix: ok ? "" : fix });
+    checks.push({ name, ok, detail: redactUrls(detail), fix: ok ? "" : redactUrls(fix) });
   const { loaded, paths } = o;
   const c = loaded.config;
 

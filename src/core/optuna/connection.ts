@@ -132,6 +132,22 @@ export function checkSqliteHeader(path: string): void {
 }
 
 /**
+ * What the reader (`StudyStorage`) needs of a connection: a name to put in messages, `run` with
+ * a better-sqlite3-compatible handle, `close`. `StudyConnection` (SQLite) and
+ * `PgStudyConnection` (PostgreSQL, `pgStorage.ts`) implement it.
+ */
+export interface StudyConnectionLike {
+  /** Absolute path of the SQLite file, or the PostgreSQL URL with its password redacted. */
+  readonly path: string;
+  /** Run `fn` against the database, mapping failures to typed errors naming `path`. */
+  run<T>(what: string, fn: (db: Database.Database) => T): T;
+  /** Close (idempotent). */
+  close(): void;
+  /** True once `close()` ran. */
+  readonly isClosed: boolean;
+}
+
+/**
  * One read-only connection. Every query goes through `run`, which retries SQLITE_BUSY with
  * exponential back-off and turns SQLite failures into DataError/LockError naming the file.
  */

@@ -7,7 +7,7 @@
  */
 import type Database from "better-sqlite3";
 import { ConfigError, DataError } from "../errors.js";
-import type { StudyConnection } from "./connection.js";
+import type { StudyConnectionLike } from "./connection.js";
 import {
   decodeValue,
   parseDistribution,
@@ -17,6 +17,8 @@ import {
   toExternalValue,
 } from "./decode.js";
 import {
+  type ExportedStudy,
+  type ExportedTrial,
   type OpenStudyOptions,
   type QuickCheckResult,
   type RankedTrial,
@@ -69,12 +71,12 @@ export class StudyStorage {
   readonly path: string;
   /** Schema revision and capabilities found when opening. */
   readonly schema: SchemaInfo;
-  private readonly conn: StudyConnection;
+  private readonly conn: StudyConnectionLike;
   private readonly zone: "local" | "utc";
   private readonly studyCache = new Map<string, StudyRow>();
 
   /** Use `openStudyStorage` instead; this constructor trusts an already-checked connection. */
-  constructor(conn: StudyConnection, schema: SchemaInfo, opts: OpenStudyOptions = {}) {
+  constructor(conn: StudyConnectionLike, schema: SchemaInfo, opts: OpenStudyOptions = {}) {
     this.conn = conn;
     this.path = conn.path;
     this.schema = schema;
@@ -296,6 +298,101 @@ export class StudyStorage {
     const lines = rows.map((r) => String(r.quick_check));
     const ok = lines.length === 1 && lines[0] === "ok";
     return { ok, problems: ok ? [] : lines };
+  }
+
+  /**
+   * Every stored row of a study, verbatim (JSON text, internal param values, naive datetime text),
+   * trials by number, for `capp storage copy` (Optuna's `copy_study`). Values stored before
+   * v3.0.0.d (no `value_type`) get the type their value implies (±RDB_MAX_FLOAT → INF_*, value NULL).
+   * @throws ConfigError for an unknown study.
+   */
+  exportStudy(study: string): ExportedStudy {
+    const s = this.study(study);
+    return this.conn.run(`exporting study "${study}"`, (db) => {
+      const attrs = (table: string) =>
+        (
+          db.prepare(`SELECT key, value_json FROM ${table} WHERE study_id = ? ORDER BY key`).all(s.studyId) as {
+            key: string;
+            value_json: string | null;
+          }[]
+        ).map((r) => ({ key: r.key, valueJson: r.value_json }));
+      const trials = db
+        .prepare(
+          "SELECT trial_id, number, state, datetime_start, datetime_complete FROM trials WHERE study_id = ? ORDER BY number, trial_id",
+        )
+        .all(s.studyId) as {
+        trial_id: number;
+        number: number | null;
+        state: string;
+        datetime_start: string | null;
+        datetime_complete: string | null;
+      }[];
+      const byId = new Map<number, ExportedTrial>();
+      const out: ExportedTrial[] = trials.map((t) => {
+        const e: ExportedTrial = {
+          number: this.number(t.number, `${this.path} study "${study}" trial_id ${t.trial_id}`),
+          state: this.state(t.state, `study "${study}"`),
+          datetimeStart: t.datetime_start,
+          datetimeComplete: t.datetime_complete,
+          values: [],
+          params: [],
+          userAttrs: [],
+          systemAttrs: [],
+          intermediate: [],
+        };
+        byId.set(t.trial_id, e);
+        return e;
+      });
+      const join = "JOIN trials t ON t.trial_id = x.trial_id WHERE t.study_id = ?";
+      const typeOf = (v: number | null, stored: string | null, nan: boolean) => {
+        if (stored) return { value: v, valueType: stored };
+        if (v === null) return { value: null, valueType: nan ? "NAN" : "FINITE" };
+        if (v >= RDB_MAX_FLOAT) return { value: null, valueType: "INF_POS" };
+        if (v <= -RDB_MAX_FLOAT) return { value: null, valueType: "INF_NEG" };
+        return { value: v, valueType: "FINITE" };
+      };
+      const hasType = this.schema.hasValueType;
+      for (const r of db
+        .prepare(
+          `SELECT x.trial_id, x.objective, x.value, ${hasType ? "x.value_type" : "NULL"} AS value_type FROM trial_values x ${join} ORDER BY x.trial_id, x.objective`,
+        )
+        .all(s.studyId) as ValueRow[])
+        byId.get(r.trial_id)?.values.push({ objective: r.objective, ...typeOf(r.value, r.value_type, false) });
+      for (const r of db
+        .prepare(
+          `SELECT x.trial_id, x.param_name, x.param_value, x.distribution_json FROM trial_params x ${join} ORDER BY x.trial_id, x.param_id`,
+        )
+        .all(s.studyId) as {
+        trial_id: number;
+        param_name: string;
+        param_value: number | null;
+        distribution_json: string;
+      }[])
+        byId
+          .get(r.trial_id)
+          ?.params.push({ name: r.param_name, value: r.param_value, distributionJson: r.distribution_json });
+      for (const [table, field] of [
+        ["trial_user_attributes", "userAttrs"],
+        ["trial_system_attributes", "systemAttrs"],
+      ] as const)
+        for (const r of db
+          .prepare(`SELECT x.trial_id, x.key, x.value_json FROM ${table} x ${join} ORDER BY x.trial_id, x.key`)
+          .all(s.studyId) as { trial_id: number; key: string; value_json: string | null }[])
+          byId.get(r.trial_id)?.[field].push({ key: r.key, valueJson: r.value_json });
+      for (const r of db
+        .prepare(
+          `SELECT x.trial_id, x.step, x.intermediate_value AS v, ${hasType ? "x.intermediate_value_type" : "NULL"} AS vt FROM trial_intermediate_values x ${join} ORDER BY x.trial_id, x.step`,
+        )
+        .all(s.studyId) as { trial_id: number; step: number; v: number | null; vt: string | null }[])
+        byId.get(r.trial_id)?.intermediate.push({ step: r.step, ...typeOf(r.v, r.vt, true) });
+      return {
+        name: s.name,
+        directions: [...s.directions],
+        userAttrs: attrs("study_user_attributes"),
+        systemAttrs: attrs("study_system_attributes"),
+        trials: out,
+      };
+    });
   }
 
   /** Close the connection (idempotent); later calls throw DataError. */

@@ -17,7 +17,9 @@
  */
 import type Database from "better-sqlite3";
 import { DataError } from "../errors.js";
-import { StudyConnection } from "./connection.js";
+import { StudyConnection, type StudyConnectionLike } from "./connection.js";
+import { PgStudyConnection } from "./pgStorage.js";
+import { isPostgresUrl } from "./pgUrl.js";
 import { StudyStorage } from "./reader.js";
 import {
   classifyRevision,
@@ -30,6 +32,7 @@ import type { OpenStudyOptions, SchemaInfo } from "./types.js";
 
 export { resolveStoragePath } from "./connection.js";
 export { decodeValue, parseDistribution, parseNaiveDateTime, parseValueJson, toExternalValue } from "./decode.js";
+export { isPostgresUrl, redactUrl } from "./pgUrl.js";
 export { StudyStorage } from "./reader.js";
 export { HEAD_REVISION, KNOWN_REVISIONS, MIN_SUPPORTED_REVISION } from "./revision.js";
 export * from "./types.js";
@@ -48,7 +51,9 @@ const REQUIRED_TABLES = [
 ] as const;
 
 /**
- * Open an Optuna SQLite storage read-only.
+ * Open an Optuna storage read-only: SQLite (a path or `sqlite:///` URL) or PostgreSQL
+ * (`postgresql://user:pass@host:port/db`, `postgresql+psycopg2://…`; the password may come from
+ * PGPASSWORD or ~/.pgpass and is never shown).
  *
  * @param dbPath a file path (relative to `opts.cwd`, default the process cwd) or an SQLAlchemy
  *   URL `sqlite:///relative/x.db` / `sqlite:////absolute/x.db`.
@@ -61,7 +66,9 @@ const REQUIRED_TABLES = [
  *   holds the lock through every retry.
  */
 export function openStudyStorage(dbPath: string, opts: OpenStudyOptions = {}): StudyStorage {
-  const conn = new StudyConnection(dbPath, opts);
+  const conn: StudyConnectionLike = isPostgresUrl(dbPath)
+    ? new PgStudyConnection(dbPath)
+    : new StudyConnection(dbPath, opts);
   try {
     const schema = conn.run("reading the schema revision", (db) => readSchema(db, conn.path));
     return new StudyStorage(conn, schema, opts);

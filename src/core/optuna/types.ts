@@ -171,3 +171,6 @@ export interface OpenStudyOptions {
   /** Base directory for a relative path or a relative `sqlite:///` URL. Default `process.cwd()`. */
   cwd?: string;
 }
+
+/** Verbatim study/trial rows for copying between storages (`exported.ts`, shared with the writer). */
+export type { ExportedStudy, ExportedTrial } from "./exported.js";

@@ -19,6 +19,9 @@
 import Database from "better-sqlite3";
 import { type Clock, SystemClock } from "../clock.js";
 import { DataError, LockError } from "../errors.js";
+import type { ExportedStudy } from "./exported.js";
+import { PgDatabase, PgError } from "./pgAdapter.js";
+import { isPostgresUrl } from "./pgUrl.js";
 import {
   compatibleDistributions,
   distributionFromJson,
@@ -29,7 +32,7 @@ import {
   type WriterDistribution,
 } from "./writerDistributions.js";
 import { pyJsonDumps } from "./writerJson.js";
-import { ensureSchema, LIBRARY_VERSION_FOR, type WriterRevision } from "./writerSchema.js";
+import { ensureSchema, isPgHandle, LIBRARY_VERSION_FOR, type WriterRevision } from "./writerSchema.js";
 import { formatHeartbeat, formatOptunaDatetime } from "./writerTime.js";
 
 /** Objective direction as the caller gives it. */
@@ -78,6 +81,8 @@ export interface WriterParam {
 }
 
 function isBusy(err: unknown): boolean {
+  // PostgreSQL: a dropped connection, a deadlock or a serialization failure reruns the transaction
+  if (err instanceof PgError) return err.retryable;
   const code = (err as { code?: string } | null)?.code;
   return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
 }
@@ -128,6 +133,22 @@ export class OptunaWriter {
    */
   static open(path: string, opts: OptunaWriterOptions = {}): OptunaWriter {
     let db: Database.Database;
+    if (isPostgresUrl(path)) {
+      // PostgreSQL (postgresql://…, postgresql+psycopg2://…): the synchronous pg bridge; messages show the URL redacted
+      const pg = PgDatabase.open(path);
+      try {
+        return new OptunaWriter(pg as unknown as Database.Database, pg.name, opts);
+      } catch (err) {
+        pg.close();
+        const e = pg.describe(err, "creating the Optuna schema");
+        if (e instanceof DataError || e instanceof LockError) throw e;
+        throw new DataError(
+          `cannot use ${pg.name} as an Optuna storage: ${(e as Error).message}`,
+          "point the storage at an Optuna database",
+          { cause: err },
+        );
+      }
+    }
     try {
       db = new Database(path, { timeout: opts.busyTimeoutMs ?? 10_000 });
     } catch (err) {
@@ -162,7 +183,8 @@ export class OptunaWriter {
       try {
         return run.immediate();
       } catch (err) {
-        if (!isBusy(err)) throw err;
+        if (!isBusy(err))
+          throw err instanceof PgError ? (this.db as unknown as PgDatabase).describe(err, "writing") : err;
         if (attempt >= this.retries) {
           throw new LockError(
             `Optuna storage ${this.path} stayed locked after ${attempt + 1} attempts`,
@@ -192,7 +214,9 @@ export class OptunaWriter {
     if (directions.length === 0)
       throw new DataError(`study ${name}: no objective directions given`, "pass at least one of maximize/minimize");
     const wanted = directions.map((d) => (d === "minimize" ? "MINIMIZE" : "MAXIMIZE")) as WriterStudy["directions"];
+    // PostgreSQL: two machines creating the study at once serialise on an advisory lock (SQLite: IMMEDIATE)
     return this.tx(() => {
+      if (isPgHandle(this.db)) this.db.prepare("SELECT pg_advisory_xact_lock(7262161)").get();
       const existing = this.findStudy(name);
       if (existing) {
         if (opts.loadIfExists === false)
@@ -303,7 +327,9 @@ export class OptunaWriter {
       ([k, v]) => [k, pyJsonDumps(v, `trial user attr ${k}`)] as const,
     );
     return this.tx(() => {
-      this.requireStudy(studyId);
+      // Lock the study row as Optuna's RDBStorage does (`find_or_raise_by_id(..., for_update=True)`),
+      // so concurrent creators on other machines (capp or Optuna) count trials one at a time.
+      this.requireStudy(studyId, true);
       const { n } = this.db.prepare("SELECT count(*) AS n FROM trials WHERE study_id = ?").get(studyId) as {
         n: number;
       };
@@ -353,7 +379,8 @@ export class OptunaWriter {
         .prepare("INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?)")
         .run(trialId, p.name, p.internal, p.json);
     } catch (err) {
-      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
+      const code = (err as { code?: string }).code;
+      if (code === "SQLITE_CONSTRAINT_UNIQUE" || code === "23505") {
         throw new DataError(`param ${p.name} is already set on trial_id ${trialId}`, "set each param once per trial", {
           cause: err,
         });
@@ -362,8 +389,9 @@ export class OptunaWriter {
     }
   }
 
-  private requireStudy(studyId: number): void {
-    if (!this.db.prepare("SELECT 1 FROM studies WHERE study_id = ?").get(studyId)) {
+  private requireStudy(studyId: number, forUpdate = false): void {
+    const lock = forUpdate && isPgHandle(this.db) ? " FOR UPDATE" : "";
+    if (!this.db.prepare(`SELECT 1 FROM studies WHERE study_id = ?${lock}`).get(studyId)) {
       throw new DataError(`study_id ${studyId} not found in ${this.path}`, "create the study first (createStudy)");
     }
   }
@@ -496,6 +524,80 @@ export class OptunaWriter {
         .prepare("UPDATE trials SET state = ?, datetime_complete = ? WHERE trial_id = ?")
         .run(state, this.now(), trialId);
     });
+  }
+
+  /**
+   * Write a study exported from another storage (`StudyStorage.exportStudy`) as a NEW study named
+   * `name`, as Optuna's `copy_study` does: same directions and study attrs, then every trial with
+   * its state, datetimes, params (internal values and distribution JSON verbatim), values, attrs and
+   * intermediate values. Trial numbers are allocated here (count of the study's trials, under the
+   * study row lock on PostgreSQL), so they equal the source's when the source is gap-free; trial
+   * ids are the destination's. Trials go in batches of `batch` per transaction (default 500).
+   * @returns the new study and how many trials were written.
+   * @throws DataError when a study named `name` already exists (like Optuna's DuplicatedStudyError).
+   */
+  importStudy(name: string, src: ExportedStudy, opts: { batch?: number } = {}): { study: WriterStudy; trials: number } {
+    const studyId = this.tx(() => {
+      if (isPgHandle(this.db)) this.db.prepare("SELECT pg_advisory_xact_lock(7262161)").get();
+      if (this.findStudy(name))
+        throw new DataError(
+          `study ${name} already exists in ${this.path}`,
+          "copy to a new study name (--to-study NAME) or into another storage",
+        );
+      const id = Number(this.db.prepare("INSERT INTO studies (study_name) VALUES (?)").run(name).lastInsertRowid);
+      const dir = this.db.prepare("INSERT INTO study_directions (direction, study_id, objective) VALUES (?, ?, ?)");
+      for (const [i, d] of src.directions.entries()) dir.run(d, id, i);
+      for (const [table, rows] of [
+        ["study_user_attributes", src.userAttrs],
+        ["study_system_attributes", src.systemAttrs],
+      ] as const) {
+        const ins = this.db.prepare(`INSERT INTO ${table} (study_id, "key", value_json) VALUES (?, ?, ?)`);
+        for (const a of rows) ins.run(id, a.key, a.valueJson);
+      }
+      return id;
+    });
+    const batch = Math.max(1, opts.batch ?? 500);
+    for (let at = 0; at < src.trials.length; at += batch) {
+      const chunk = src.trials.slice(at, at + batch);
+      this.tx(() => {
+        this.requireStudy(studyId, true);
+        let { n } = this.db.prepare("SELECT count(*) AS n FROM trials WHERE study_id = ?").get(studyId) as {
+          n: number;
+        };
+        const insTrial = this.db.prepare(
+          "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) VALUES (?, ?, ?, ?, ?)",
+        );
+        const insValue = this.db.prepare(
+          "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, ?, ?, ?)",
+        );
+        const insParam = this.db.prepare(
+          "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?)",
+        );
+        const insUser = this.db.prepare(
+          'INSERT INTO trial_user_attributes (trial_id, "key", value_json) VALUES (?, ?, ?)',
+        );
+        const insSys = this.db.prepare(
+          'INSERT INTO trial_system_attributes (trial_id, "key", value_json) VALUES (?, ?, ?)',
+        );
+        const insInter = this.db.prepare(
+          "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, intermediate_value_type) VALUES (?, ?, ?, ?)",
+        );
+        for (const t of chunk) {
+          const trialId = Number(
+            insTrial.run(n++, studyId, t.state, t.datetimeStart, t.datetimeComplete).lastInsertRowid,
+          );
+          for (const v of t.values) insValue.run(trialId, v.objective, v.value, v.valueType);
+          for (const p of t.params) insParam.run(trialId, p.name, p.value, p.distributionJson);
+          for (const a of t.userAttrs) insUser.run(trialId, a.key, a.valueJson);
+          for (const a of t.systemAttrs) insSys.run(trialId, a.key, a.valueJson);
+          for (const v of t.intermediate) insInter.run(trialId, v.step, v.value, v.valueType);
+        }
+      });
+    }
+    return {
+      study: { studyId, name, directions: src.directions.filter((d) => d !== "NOT_SET") as WriterStudy["directions"] },
+      trials: src.trials.length,
+    };
   }
 
   /**

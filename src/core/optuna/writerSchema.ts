@@ -171,6 +171,9 @@ export function ensureSchema(
   revision: WriterRevision,
   libraryVersion: string,
 ): WriterRevision {
+  const pg = isPgHandle(db);
+  // PostgreSQL: one schema creator at a time across machines (SQLite's IMMEDIATE lock does this there)
+  if (pg) db.prepare("SELECT pg_advisory_xact_lock(7262160)").get();
   const names = existingNames(db);
   let current: string | undefined;
   if (names.has("alembic_version")) {
@@ -183,7 +186,8 @@ export function ensureSchema(
       "use a fresh storage file, or `optuna storage upgrade --storage sqlite:///<file>` to bring it to v3.2.0.a",
     );
   }
-  for (const [name, ddl] of OPTUNA_DDL) if (!names.has(name)) db.exec(ddl);
+  if (pg && !names.has("trials")) ensurePgEnums(db);
+  for (const [name, ddl] of pg ? OPTUNA_PG_DDL : OPTUNA_DDL) if (!names.has(name)) db.exec(ddl);
   const effective = (current as WriterRevision | undefined) ?? revision;
   if (effective === "v3.2.0.a" && !names.has("trials_study_id_key") && !names.has("ix_trials_study_id")) {
     db.exec(TRIALS_STUDY_INDEX_DDL);
@@ -202,4 +206,46 @@ export function ensureSchema(
   }
   if (current === undefined) db.prepare("INSERT INTO alembic_version (version_num) VALUES (?)").run(revision);
   return effective;
+}
+
+/** Enum types SQLAlchemy creates on PostgreSQL for Optuna's `Enum` columns. */
+const PG_ENUMS: ReadonlyArray<readonly [string, string[]]> = [
+  ["studydirection", ["NOT_SET", "MINIMIZE", "MAXIMIZE"]],
+  ["trialstate", ["RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING"]],
+  ["trialvaluetype", ["FINITE", "INF_POS", "INF_NEG"]],
+  ["trialintermediatevaluetype", ["FINITE", "INF_POS", "INF_NEG", "NAN"]],
+];
+
+/**
+ * The same schema for PostgreSQL, as SQLAlchemy emits it for Optuna's models there (checked
+ * against `pg_dump -s` of a storage made by Optuna 3.1 on PostgreSQL 15): SERIAL keys (sequences
+ * `<table>_<column>_seq`), `double precision`, `timestamp without time zone`, native enum types.
+ */
+export const OPTUNA_PG_DDL: ReadonlyArray<readonly [string, string]> = OPTUNA_DDL.map(([name, ddl]) => {
+  let pg = ddl
+    .replace(/(\w+_id|param_id) INTEGER NOT NULL,(?=[\s\S]*PRIMARY KEY \(\1\))/, "$1 SERIAL NOT NULL,")
+    .replace(/ DATETIME/g, " TIMESTAMP WITHOUT TIME ZONE");
+  if (name === "version_info") pg = pg.replace("version_info_id SERIAL NOT NULL", "version_info_id INTEGER NOT NULL");
+  pg = pg
+    .replace("direction VARCHAR(8) NOT NULL", "direction studydirection NOT NULL")
+    .replace("state VARCHAR(8) NOT NULL", "state trialstate NOT NULL")
+    .replace("value_type VARCHAR(7) NOT NULL", "value_type trialvaluetype NOT NULL")
+    .replace(
+      "intermediate_value_type VARCHAR(7) NOT NULL",
+      "intermediate_value_type trialintermediatevaluetype NOT NULL",
+    );
+  return [name, pg] as const;
+});
+
+/** True when `db` is the PostgreSQL adapter (`PgDatabase`), not better-sqlite3. */
+export function isPgHandle(db: unknown): boolean {
+  return (db as { dialect?: string }).dialect === "pg";
+}
+
+/** Create the enum types on PostgreSQL when missing (inside the schema transaction). */
+function ensurePgEnums(db: Database.Database): void {
+  const have = new Set(db.prepare("SELECT typname FROM pg_type WHERE typtype = 'e'").pluck().all() as string[]);
+  for (const [name, labels] of PG_ENUMS) {
+    if (!have.has(name)) db.exec(`CREATE TYPE ${name} AS ENUM (${labels.map((l) => `'${l}'`).join(", ")})`);
+  }
 }

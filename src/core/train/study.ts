@@ -11,12 +11,15 @@
  * boundary and no further trial starts. Nothing of a trial is kept in memory after it ends except
  * its small outcome record (F-27); the ONNX session used to check the export is released.
  */
+import { resolve } from "node:path";
 import type { Clock } from "../clock.js";
 import { SystemClock } from "../clock.js";
 import type { CappConfig } from "../config/schema.js";
 import { ConfigError, errorMessage } from "../errors.js";
 import { StateBuilder } from "../market/state.js";
 import { FEATURES } from "../models/types.js";
+import { FileSystemArtifactStore, uploadPackageArtifacts } from "../optuna/artifacts.js";
+import { redactUrl } from "../optuna/pgUrl.js";
 import { openStudyStorage } from "../optuna/storage.js";
 import { OptunaWriter } from "../optuna/writer.js";
 import {
@@ -374,6 +377,14 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
             nowMs: clock.now(),
             probeState: probeState(data, settings.lookback, settings.norm, c.trading.initialCapital),
           });
+          // several training machines: the package also goes to the shared Optuna artifact store (issue 14)
+          if (c.artifacts?.path)
+            uploadPackageArtifacts(
+              writer,
+              trial.trialId,
+              new FileSystemArtifactStore(resolve(o.paths.root, c.artifacts.path)),
+              dir,
+            );
           writer.finishTrial(trial.trialId, "COMPLETE", [res.value]);
           outcome = {
             number: trial.number,
@@ -444,7 +455,7 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
     return {
       study: o.study,
       studyId: study.studyId,
-      storage: o.paths.optunaDb,
+      storage: redactUrl(o.paths.optunaDb),
       revision: writer.revision,
       trials: outcomes,
       best,

@@ -6,6 +6,7 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { resolveIn } from "../config/load.js";
 import type { CappConfig } from "../config/schema.js";
 import { DataError } from "../errors.js";
+import { isPostgresUrl } from "../optuna/pgUrl.js";
 
 /** Absolute paths of a workspace's folders and files. */
 export interface WorkspacePaths {
@@ -53,7 +54,8 @@ export function workspacePaths(root: string, config: CappConfig): WorkspacePaths
     ensembleStore: join(ensembleDir, "store"),
     manifest: join(ensembleDir, "ensemble_manifest.json"),
     reloadFlag: join(ensembleDir, ".reload_models"),
-    optunaDb: resolveIn(root, config.study.db),
+    // a PostgreSQL URL (several training machines on one study) is kept as given
+    optunaDb: isPostgresUrl(config.study.db) ? config.study.db.trim() : resolveIn(root, config.study.db),
     barsDb: resolveIn(root, config.data.barsDb),
     stateDb: join(root, "deployments", "capp.db"),
     backups: join(root, "databases", "backups"),
