@@ -22,7 +22,7 @@ import { type AutomationStatus, automationStatus } from "../../host/status.js";
 import { computeMetrics, type Metrics } from "../backtest/metrics.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { GateResult } from "../deploy/gate.js";
-import { lastDeployed, lastRow } from "../deploy/history.js";
+import { lastDeployed, lastRow, lastRowForTrial } from "../deploy/history.js";
 import { judge } from "../deploy/improvement.js";
 import { showDeployments } from "../deploy/rollback.js";
 import { readManifest } from "../ensemble/manifest.js";
@@ -106,7 +106,8 @@ export interface EnsembleView {
         best: { trial_id: number; trial_number: number; value: number } | null;
         deployed: { trial_id: number; value: number | null; study: string | null } | null;
         verdict: string;
-        would: "DEPLOY_IF_GATE_PASSES" | "SKIPPED" | "NOOP";
+        /** FAILED_VALIDATION: the gate already refused this trial on this manifest version; the check repeats that. */
+        would: "DEPLOY_IF_GATE_PASSES" | "SKIPPED" | "NOOP" | "FAILED_VALIDATION";
         improvementPct: number | null;
       }
     | SectionError
@@ -469,6 +470,26 @@ function ensembleView(o: SnapshotOptions, db: StateDb | null, dbError?: string):
           );
           const b = { trial_id: best.trialId, trial_number: best.number, value: best.value };
           const pct = "improvementPct" in v && Number.isFinite(v.improvementPct) ? v.improvementPct : null;
+          // `capp deploy check` does not re-run the gate for a trial it refused on the same manifest
+          // version, mode and rule: it repeats the refusal (src/core/deploy/check.ts)
+          const prev = db && o.loaded.config.deploy.validation ? lastRowForTrial(db, study, best.trialId) : undefined;
+          const manifestNow = readManifest(o.paths.manifest);
+          if (
+            (v.kind === "first" || v.kind === "better") &&
+            prev?.action === "FAILED_VALIDATION" &&
+            manifestNow &&
+            prev.details.manifest_version === manifestNow.version &&
+            prev.details.mode === o.loaded.config.deploy.mode &&
+            (o.loaded.config.deploy.gate !== "relative" || prev.details.tier === "relative")
+          )
+            return {
+              study,
+              best: { trial_id: best.trialId, trial_number: best.number, value: best.value },
+              deployed,
+              verdict: `trial ${best.number} already failed validation on ensemble v${manifestNow.version}: the next check repeats that refusal until a new ensemble version or a better trial appears`,
+              would: "FAILED_VALIDATION" as const,
+              improvementPct: null,
+            };
           const verdict =
             v.kind === "first"
               ? "first deployment: would run the validation gate and deploy if it passes"
@@ -486,7 +507,7 @@ function ensembleView(o: SnapshotOptions, db: StateDb | null, dbError?: string):
             best: b,
             deployed,
             verdict,
-            would: would as "DEPLOY_IF_GATE_PASSES" | "SKIPPED" | "NOOP",
+            would: would as "DEPLOY_IF_GATE_PASSES" | "SKIPPED" | "NOOP" | "FAILED_VALIDATION",
             improvementPct: pct,
           };
         } finally {
