@@ -72,6 +72,7 @@ export async function sharedQuickDemo(waitMs = 1_200_000): Promise<DemoRun> {
     // another test file is making it
   }
   if (mine) {
+    console.info(`sharedQuickDemo: running capp demo --quick into ${dir} (once for this vitest run)`);
     const r = await cappAsync(["--json", "demo", "--quick", "--dir", dir]);
     writeFileSync(`${result}.tmp`, JSON.stringify(r));
     renameSync(`${result}.tmp`, result);
@@ -81,5 +82,6 @@ export async function sharedQuickDemo(waitMs = 1_200_000): Promise<DemoRun> {
     if (Date.now() > until) throw new Error(`the shared demo in ${base} did not finish within ${waitMs / 1000} s`);
     await sleep(1000);
   }
+  if (!mine) console.info(`sharedQuickDemo: reusing the demo workspace ${dir}`);
   return { ...JSON.parse(readFileSync(result, "utf8")), dir, own: false };
 }

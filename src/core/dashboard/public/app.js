@@ -426,18 +426,24 @@
     if (!g) return "";
     const mm = g.metrics;
     const th = g.thresholds || {};
-    const parts = [g.passed ? "passed" : "failed"];
-    if (mm)
+    const parts = [g.error ? "could not run" : g.passed ? "passed" : "refused"];
+    // the rule that decided: "relative" (Sharpe vs equal-weight HODL, PBO) or the seed's fixed thresholds
+    if (mm && g.rule?.name === "seed")
       parts.push(
         `return ${pct(mm.totalReturn)} (≥ ${pct(th.minTotalReturn)})`,
         `Sharpe ${fmt(mm.sharpe)} (≥ ${th.minSharpe})`,
         `max DD ${pct(mm.maxDrawdown)} (≤ ${pct(th.maxDrawdown)})`,
-        `alpha BTC ${pct(mm.alphaBtc)}`,
       );
-    for (const k of ["pbo", "dsr", "PBO", "DSR"])
-      if (g[k] !== undefined) parts.push(`${k.toUpperCase()} ${fmt(Number(g[k]), 3)}`);
-    if (g.failures?.length) parts.push(`— ${g.failures.join("; ")}`);
-    return parts.join(", ");
+    else if (mm)
+      parts.push(
+        `Sharpe ${fmt(mm.sharpe)} vs equal-weight HODL ${fmt(mm.ewSharpe)}`,
+        `return ${pct(mm.totalReturn)}`,
+        `trades ${mm.trades}`,
+      );
+    const o = g.overfitting;
+    if (o) parts.push(`PBO ${fmt(o.pbo)} (≤ ${fmt(g.maxPbo)})`, `DSR ${fmt(o.dsr)}`);
+    const text = parts.join(", ");
+    return g.failures?.length ? `${text} — ${g.failures.join("; ")}` : text;
   }
 
   function renderStudy(el, s) {
