@@ -29,7 +29,7 @@ export async function serveDashboard(
     if (t.tightenedFrom !== null)
       say(
         opts,
-        `changed ${t.file} from mode ${t.tightenedFrom.toString(8)} to 600: it holds the dashboard token (and the broker keys)`,
+        `changed ${t.file} from mode ${t.tightenedFrom.toString(8)} to 600: it holds the dashboard token (and any broker keys)`,
       );
     say(
       opts,
