@@ -26,6 +26,11 @@ export async function serveDashboard(
     const { ensureDashboardToken } = await import("../core/dashboard/token.js");
     const t = ensureDashboardToken(ctx.paths.root);
     token = t.token;
+    if (t.tightenedFrom !== null)
+      say(
+        opts,
+        `changed ${t.file} from mode ${t.tightenedFrom.toString(8)} to 600: it holds the dashboard token (and any broker keys)`,
+      );
     say(
       opts,
       `${t.created ? "wrote a new" : "using the"} CAPP_DASHBOARD_TOKEN in ${t.file}; open the page with ?token=<that value>`,

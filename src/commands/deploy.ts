@@ -181,11 +181,27 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
       const opts = globals();
       const ctx = await makeCtx(opts);
       const { showDeployments } = await import("../core/deploy/rollback.js");
-      const { StateDb } = await import("../core/state/db.js");
-      const db = new StateDb(ctx.paths.stateDb);
+      const { openStateDbReadOnly } = await import("../core/dashboard/readonly.js");
+      const { readJsonFile } = await import("../core/state/atomic.js");
+      const { deploymentPath } = await import("../core/trader/deployment.js");
+      type Pointer = import("../core/trader/deployment.js").DeploymentPointer;
+      // a "show" never writes: read-only, and a missing DB is reported, not created
+      const db = openStateDbReadOnly(ctx.paths.stateDb);
+      const pointer = readJsonFile<Pointer>(deploymentPath(ctx.paths)) ?? null;
+      if (!db) {
+        if (opts.json) return printJson({ live: null, stack: [], history: [], state_db: "missing", pointer });
+        say(opts, `no state DB yet at ${ctx.paths.stateDb}: no deploy check has been recorded`);
+        if (pointer)
+          say(
+            opts,
+            `deployments/deployment.json names deployment ${pointer.deployment} (ensemble v${pointer.version} of ${pointer.study}, trial ${pointer.trial_number}, since ${pointer.deployed_at}): the trader loads it, but its history is not in a state DB here`,
+          );
+        else say(opts, "no deployment yet: the trader follows the synced ensemble; run `capp deploy check`");
+        return;
+      }
       try {
         const s = showDeployments(db, f.limit ?? 20);
-        if (opts.json) return printJson(s);
+        if (opts.json) return printJson({ ...s, state_db: "ok", pointer });
         if (!s.live) say(opts, "no deployment yet: the trader follows the synced ensemble; run `capp deploy check`");
         else
           say(

@@ -4,7 +4,7 @@
  * and no response ever carries `.env` content or a secret. Workspace: a copy of the example workspace.
  */
 
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -74,16 +74,20 @@ describe("capp dashboard access", () => {
     await expect(
       startDashboard({ loaded, paths: workspacePaths(ws, loaded.config), host: "127.0.0.2", port: 0 }),
     ).rejects.toThrow(ConfigError);
+    chmodSync(join(ws, ".env"), 0o644); // world-readable, as an editor or `cp` may leave it
     const a = ensureDashboardToken(ws);
     expect(a.created).toBe(true);
+    // the file that now holds the token is made owner-only, and the caller is told the old mode
+    expect(a.tightenedFrom).toBe(0o644);
+    expect(statSync(join(ws, ".env")).mode & 0o777).toBe(0o600);
     token = a.token;
     expect(token.length).toBeGreaterThanOrEqual(40);
     const b = ensureDashboardToken(ws);
-    expect(b).toMatchObject({ created: false, token });
+    expect(b).toMatchObject({ created: false, token, tightenedFrom: null });
     const env = readFileSync(join(ws, ".env"), "utf8");
     expect(env).toContain(`ALPACA_API_SECRET=${SECRET}\n`); // appended, nothing lost
     expect(env.match(new RegExp(DASHBOARD_TOKEN_KEY, "g"))?.length).toBe(1);
-    expect(statSync(join(ws, ".env")).mode & 0o777).toBeLessThanOrEqual(0o644);
+    expect(statSync(join(ws, ".env")).mode & 0o777).toBe(0o600);
     // the config loader still accepts the workspace
     expect(() => loadConfig({ workspace: ws })).not.toThrow();
   });
@@ -119,6 +123,9 @@ describe("capp dashboard access", () => {
 
     const snap = await get(`${s.url}api/snapshot`, { authorization: `Bearer ${token}` });
     expect(snap.status).toBe(200);
+    // the scheme is case-insensitive (RFC 7235 §2.1)
+    expect((await get(`${s.url}api/snapshot`, { authorization: `bearer ${token}` })).status).toBe(200);
+    expect((await get(`${s.url}api/snapshot`, { authorization: `BEARER ${token}` })).status).toBe(200);
     const doc = JSON.parse(snap.body);
     expect(Object.keys(doc).sort()).toEqual(["at", "ensemble", "health", "study", "trading", "workspace"]);
     expect(doc.study.study).toBe("cappuccino_week_20251206");

@@ -1,7 +1,9 @@
 /**
  * `capp dashboard` in a real browser: Debian's chromium driven by playwright-core (no browser
- * download), on a workspace made by `capp demo --quick` (about a minute, once). Checks: no console
- * error; the final equity, member count, deployment number and trial count on the page equal what
+ * download), on the workspace made by `capp demo --quick` (minutes; one run shared with
+ * test/demo/demo.test.ts through test/demo/sharedDemo.ts). Checks: no console error; the final
+ * equity (or "no trading yet" when the gate deployed nothing), member count, deployment number (or
+ * "none"), the gate's verdict, reasons and numbers, and the trial count on the page equal what
  * `capp demo --json`, `capp ensemble show --json` and `capp deploy show --json` report; an alert
  * appended to the state DB appears without a reload; a screenshot of each view is written to
  * test-output/dashboard/*.png for a person to look at.
@@ -18,6 +20,7 @@ import { join } from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateDb } from "../../src/core/state/db.js";
+import { sharedQuickDemo } from "../demo/sharedDemo.js";
 import { capp, REPO } from "../helpers/workspace.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -63,6 +66,14 @@ describe.skipIf(!!SKIP_REASON)("capp dashboard in chromium", () => {
     training: { trials: number };
     replay: { metrics: { endEquity: number } | null };
     ensemble: { members: number };
+    gate: {
+      passed: boolean | null;
+      failures: string[];
+      sharpe: number | null;
+      ewSharpe: number | null;
+      pbo: number | null;
+      dsr: number | null;
+    };
   };
   let server: ChildProcess | undefined;
   let url: string;
@@ -75,22 +86,9 @@ describe.skipIf(!!SKIP_REASON)("capp dashboard in chromium", () => {
       ws = process.env.CAPP_DASHBOARD_DEMO_DIR;
       demo = JSON.parse(readFileSync(join(ws, "demo_report/report.json"), "utf8"));
     } else {
-      ws = mkdtempSync(join(tmpdir(), "capp-dash-"));
-      own = true;
-      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const c = spawn(process.execPath, [join(REPO, "bin/capp.js"), "--json", "demo", "--quick", "--dir", ws], {
-          env: { ...process.env, NO_COLOR: "1" },
-        });
-        let stdout = "";
-        let stderr = "";
-        c.stdout.on("data", (d) => {
-          stdout += d;
-        });
-        c.stderr.on("data", (d) => {
-          stderr += d;
-        });
-        c.on("exit", (code) => resolve({ code, stdout, stderr }));
-      });
+      const r = await sharedQuickDemo();
+      ws = r.dir;
+      own = r.own;
       expect(r.code, r.stderr).toBe(0);
       demo = JSON.parse(r.stdout);
     }
@@ -114,19 +112,19 @@ describe.skipIf(!!SKIP_REASON)("capp dashboard in chromium", () => {
         "--disable-sync",
       ],
     });
-  }, 600_000);
+  }, 1_500_000);
 
   afterAll(async () => {
     await browser?.close();
     server?.kill("SIGTERM");
     if (profile) rmSync(profile, { recursive: true, force: true });
-    if (own) rmSync(ws, { recursive: true, force: true });
+    if (own) rmSync(join(ws, ".."), { recursive: true, force: true });
   });
 
   it("shows the CLI's figures with no console error, and a new alert without a reload", async () => {
     const ensemble = JSON.parse(capp(["-w", ws, "--json", "ensemble", "show"]).stdout);
     const deploy = JSON.parse(capp(["-w", ws, "--json", "deploy", "show"]).stdout);
-    expect(demo.replay.metrics).not.toBeNull();
+    const traded = demo.replay.metrics !== null;
 
     const page = await browser.newPage();
     const problems: string[] = [];
@@ -144,28 +142,49 @@ describe.skipIf(!!SKIP_REASON)("capp dashboard in chromium", () => {
     const equity = page.getByTestId("final-equity");
     await expect
       .poll(() => equity.textContent(), { timeout: 30_000 })
-      .toBe(`${demo.replay.metrics?.endEquity.toFixed(2)} USD`);
-    await page.waitForSelector("[data-testid=equity-chart] canvas");
-    await page.screenshot({ path: join(OUT, "trading.png"), fullPage: true });
-    // a shorter span: the return shown is computeMetrics over that span's bars (from the server)
-    const snap = (await (await fetch(`${url}api/snapshot`)).json()) as {
-      trading: { spans: { key: string; metrics: { totalReturn: number } }[] };
-    };
-    const week = snap.trading.spans.find((x) => x.key === "7d");
-    expect(week).toBeDefined();
-    await page.getByRole("button", { name: "7d" }).click();
-    await expect
-      .poll(() => page.getByTestId("return").textContent(), { timeout: 10_000 })
-      .toBe(`${((week?.metrics.totalReturn ?? 0) * 100).toFixed(2)} %`);
-    await page.screenshot({ path: join(OUT, "trading-7d.png"), fullPage: true });
+      .toBe(traded ? `${demo.replay.metrics?.endEquity.toFixed(2)} USD` : "no trading yet");
+    if (traded) {
+      await page.waitForSelector("[data-testid=equity-chart] canvas");
+      await page.screenshot({ path: join(OUT, "trading.png"), fullPage: true });
+      // a shorter span: the return shown is computeMetrics over that span's bars (from the server)
+      const snap = (await (await fetch(`${url}api/snapshot`)).json()) as {
+        trading: { spans: { key: string; metrics: { totalReturn: number } }[] };
+      };
+      const week = snap.trading.spans.find((x) => x.key === "7d");
+      expect(week).toBeDefined();
+      await page.getByRole("button", { name: "7d" }).click();
+      await expect
+        .poll(() => page.getByTestId("return").textContent(), { timeout: 10_000 })
+        .toBe(`${((week?.metrics.totalReturn ?? 0) * 100).toFixed(2)} %`);
+      await page.screenshot({ path: join(OUT, "trading-7d.png"), fullPage: true });
+    } else {
+      // the gate refused: the page says why there is nothing to trade instead of an empty chart
+      expect(await page.getByTestId("no-trading").textContent()).toMatch(/validation gate refused/);
+      await page.screenshot({ path: join(OUT, "trading.png"), fullPage: true });
+    }
 
     await page.goto(`${url}#ensemble`);
     await expect
       .poll(() => page.getByTestId("member-count").textContent(), { timeout: 15_000 })
       .toBe(String(ensemble.model_count));
     expect(ensemble.model_count).toBe(demo.ensemble.members);
-    expect(await page.getByTestId("deployment-number").textContent()).toBe(`#${deploy.live.deployment}`);
+    expect(await page.getByTestId("deployment-number").textContent()).toBe(
+      deploy.live ? `#${deploy.live.deployment}` : "none",
+    );
+    expect(deploy.live === null).toBe(!demo.gate.passed);
     expect(await page.locator("[data-testid=members] tbody tr").count()).toBe(ensemble.model_count);
+    // the gate's decision, reasons and numbers as `capp demo --json` reports them
+    expect(await page.getByTestId("gate-verdict").textContent()).toBe(demo.gate.passed ? "PASSED" : "REFUSED");
+    if (!demo.gate.passed) {
+      const reasons = await page.locator("[data-testid=gate-failures] li").allTextContents();
+      expect(reasons).toEqual(demo.gate.failures);
+    }
+    const sharpe = await page.getByTestId("gate-sharpe").textContent();
+    expect(sharpe).toContain(demo.gate.sharpe?.toFixed(2));
+    expect(sharpe).toContain(demo.gate.ewSharpe?.toFixed(2));
+    const overfit = await page.getByTestId("gate-overfitting").textContent();
+    expect(overfit).toContain(`PBO ${demo.gate.pbo?.toFixed(2)}`);
+    expect(overfit).toContain(`DSR ${demo.gate.dsr?.toFixed(2)}`);
     await page.screenshot({ path: join(OUT, "ensemble.png"), fullPage: true });
 
     await page.goto(`${url}#study`);
@@ -194,5 +213,5 @@ describe.skipIf(!!SKIP_REASON)("capp dashboard in chromium", () => {
     expect(requested.filter((u) => !u.startsWith(url))).toEqual([]);
     expect(problems).toEqual([]);
     await page.close();
-  }, 180_000);
+  }, 300_000);
 });

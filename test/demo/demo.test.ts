@@ -1,13 +1,13 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { tempDir } from "../helpers/tmp.js";
-import { cappAsync } from "../helpers/workspace.js";
+import { sharedQuickDemo } from "./sharedDemo.js";
 
 describe("capp demo --quick", () => {
   it("runs the whole loop on the bundled bars and reports honestly what the gate decided on the held-out days", async () => {
-    const dir = join(tempDir("capp-demo-test-"), "ws");
-    const r = await cappAsync(["--json", "demo", "--quick", "--dir", dir]);
+    // the same run the dashboard's browser test shows (one demo per vitest run: ./sharedDemo.ts)
+    const r = await sharedQuickDemo();
+    const dir = r.dir;
     expect(r.code, r.stderr).toBe(0);
     const rep = JSON.parse(r.stdout);
     expect(rep.training.complete).toBeGreaterThan(0);
@@ -55,5 +55,6 @@ describe("capp demo --quick", () => {
     expect(typeof rep.deployments[0].summary).toBe("object"); // JSON, not a string
     expect(rep.training.best.value).toBe(Number(rep.training.best.value.toPrecision(6))); // rounded for people
     expect(existsSync(rep.files.chart)).toBe(true);
-  }, 900_000); // generous: minutes on a busy machine; speed is not asserted here
+    if (r.own) rmSync(dirname(dir), { recursive: true, force: true });
+  }, 1_500_000);
 });

@@ -18,6 +18,13 @@ export function openStateDbReadOnly(path: string): StateDb | null {
   try {
     const db = new Database(path, { readonly: true, fileMustExist: true });
     db.pragma("busy_timeout = 5000");
+    // opening does not read the file: probe it so a corrupt file is reported here, once, with its name
+    try {
+      db.prepare("SELECT count(*) FROM sqlite_master").get();
+    } catch (err) {
+      db.close();
+      throw err;
+    }
     // StateDb's methods only use `this.db` and `this.path`; its constructor would migrate (a write)
     const s = Object.create(StateDb.prototype) as StateDb;
     Object.defineProperty(s, "db", { value: db, enumerable: true });
@@ -25,8 +32,8 @@ export function openStateDbReadOnly(path: string): StateDb | null {
     return s;
   } catch (err) {
     throw new DataError(
-      `state DB ${path} cannot be opened read-only: ${(err as Error).message}`,
-      `check that ${path} is a capp state DB and readable`,
+      `state DB ${path} is unreadable: ${(err as Error).message}`,
+      `restore ${path} from a backup, or move it aside and run \`capp trader run\` / \`capp deploy check\` to start a new one (the deployment history in it is then lost)`,
       { cause: err },
     );
   }

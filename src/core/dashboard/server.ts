@@ -205,7 +205,8 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
       if (!hostAllowed(c.req.header("host"), port)) return c.text("forbidden: unexpected Host header\n", 403);
       return next();
     }
-    const bearer = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")?.[1];
+    // the auth scheme is case-insensitive (RFC 7235 §2.1): "bearer" and "BEARER" work too
+    const bearer = /^bearer +(\S+) *$/i.exec(c.req.header("authorization") ?? "")?.[1];
     const cookie = /(?:^|;\s*)capp_dashboard=([A-Za-z0-9_-]+)/.exec(c.req.header("cookie") ?? "")?.[1];
     const query = c.req.query("token");
     if (query !== undefined) {

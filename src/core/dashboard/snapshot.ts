@@ -21,19 +21,22 @@ import Database from "better-sqlite3";
 import { type AutomationStatus, automationStatus } from "../../host/status.js";
 import { computeMetrics, type Metrics } from "../backtest/metrics.js";
 import type { LoadedConfig } from "../config/load.js";
-import { lastDeployed, lastRow } from "../deploy/history.js";
+import type { GateResult } from "../deploy/gate.js";
+import { lastDeployed, lastRow, lastRowForTrial } from "../deploy/history.js";
 import { judge } from "../deploy/improvement.js";
 import { showDeployments } from "../deploy/rollback.js";
 import { readManifest } from "../ensemble/manifest.js";
-import { errorMessage } from "../errors.js";
+import { CappError, errorMessage } from "../errors.js";
 import type { HealthCheck } from "../health/types.js";
 import { type TradingStats, type TrialStats, tradingStats, trialStats } from "../jobs/monitor.js";
 import { type WatchdogStatus, watchdogStatus } from "../jobs/watchdog.js";
 import { WD_KV } from "../jobs/watchdogState.js";
 import { openStudyStorage } from "../optuna/storage.js";
 import type { StateCounts } from "../optuna/types.js";
+import { readJsonFile } from "../state/atomic.js";
 import type { Severity, StateDb } from "../state/db.js";
 import { type FillRow, type OrderRow, TradingStore } from "../state/trading.js";
+import { type DeploymentPointer, deploymentPath } from "../trader/deployment.js";
 import type { RiskState } from "../trader/risk.js";
 import type { WorkspacePaths } from "../workspace/paths.js";
 import { openStateDbReadOnly } from "./readonly.js";
@@ -103,13 +106,49 @@ export interface EnsembleView {
         best: { trial_id: number; trial_number: number; value: number } | null;
         deployed: { trial_id: number; value: number | null; study: string | null } | null;
         verdict: string;
-        would: "DEPLOY_IF_GATE_PASSES" | "SKIPPED" | "NOOP";
+        /** FAILED_VALIDATION: the gate already refused this trial on this manifest version; the check repeats that. */
+        would: "DEPLOY_IF_GATE_PASSES" | "SKIPPED" | "NOOP" | "FAILED_VALIDATION";
         improvementPct: number | null;
       }
     | SectionError
     | null;
   /** The last recorded deploy check: job run and deployments row. */
   lastCheck: { ts: number; ok: boolean | null; summary: string | null } | null;
+  /** The newest validation gate result recorded in the state DB (a deploy check that ran the gate), or null. */
+  gate: GateView | null;
+  /** `deployments/deployment.json` (what the trader loads), or null when absent. */
+  pointer: DeploymentPointer | null;
+  /** The state DB this view read: `ok`, `missing` (nothing recorded yet) or `unreadable` (message names the file and the fix). */
+  stateDb: { path: string; status: "ok" | "missing" | "unreadable"; message?: string };
+}
+
+/** A recorded validation gate decision (from the deployments row's `details.gate`). Returns are fractions. */
+export interface GateView {
+  /** ms since epoch of the deploy check. */
+  ts: number;
+  /** The row's action: DEPLOYED, READY or FAILED_VALIDATION. */
+  action: string;
+  passed: boolean;
+  trialId: number | null;
+  /** `name: statement` of the rule applied. */
+  rule: string;
+  failures: string[];
+  error: string | null;
+  from: string | null;
+  to: string | null;
+  trainedUntil: string | null;
+  bars: number | null;
+  totalReturn: number | null;
+  sharpe: number | null;
+  ewSharpe: number | null;
+  alpha: number | null;
+  alphaBasis: string | null;
+  trades: number | null;
+  maxDrawdown: number | null;
+  pbo: number | null;
+  dsr: number | null;
+  maxPbo: number | null;
+  nTrials: number | null;
 }
 
 /** The Study view. */
@@ -306,7 +345,62 @@ function tradingView(o: SnapshotOptions, db: StateDb | null): TradingView {
   };
 }
 
-function ensembleView(o: SnapshotOptions, db: StateDb | null): EnsembleView {
+/** A job run's summary for a person: a JSON details object (as some runs record) becomes its `message`. */
+function readableSummary(summary: string | null): string | null {
+  if (!summary?.startsWith("{")) return summary;
+  try {
+    const m = (JSON.parse(summary) as { message?: unknown }).message;
+    return typeof m === "string" ? m : summary;
+  } catch {
+    return summary;
+  }
+}
+
+/** The newest deployments row carrying a gate result, as a {@link GateView}. */
+function gateView(db: StateDb | null): GateView | null {
+  if (!db) return null;
+  const rows = showDeployments(db, 200).history;
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const h = rows[i];
+    const g = (h.details as { gate?: GateResult }).gate;
+    if (!g || typeof g !== "object" || typeof g.passed !== "boolean") continue;
+    const n = (v: number | null | undefined) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+    return {
+      ts: h.ts,
+      action: h.action,
+      passed: g.passed,
+      trialId: h.trial_id ?? null,
+      rule: g.rule ? `${g.rule.name}: ${g.rule.text}` : "",
+      failures: g.failures ?? [],
+      error: g.error ?? null,
+      from: g.from ?? null,
+      to: g.to ?? null,
+      trainedUntil: g.trainedUntil ?? null,
+      bars: n(g.metrics?.bars),
+      totalReturn: n(g.metrics?.totalReturn),
+      sharpe: n(g.metrics?.sharpe),
+      ewSharpe: n(g.metrics?.ewSharpe),
+      alpha: n(g.metrics?.alpha),
+      alphaBasis: g.metrics?.alphaBasis ?? null,
+      trades: n(g.metrics?.trades),
+      maxDrawdown: n(g.metrics?.maxDrawdown),
+      pbo: n(g.overfitting?.pbo),
+      dsr: n(g.overfitting?.dsr),
+      maxPbo: n(g.maxPbo),
+      nTrials: n(g.overfitting?.nTrials),
+    };
+  }
+  return null;
+}
+
+function ensembleView(o: SnapshotOptions, db: StateDb | null, dbError?: string): EnsembleView {
+  const pointer = section(() => readJsonFile<DeploymentPointer>(deploymentPath(o.paths)) ?? null);
+  const pointerOk = pointer && !("error" in pointer) ? pointer : null;
+  const stateDb: EnsembleView["stateDb"] = {
+    path: o.paths.stateDb,
+    status: dbError ? "unreadable" : db ? "ok" : "missing",
+    ...(dbError ? { message: dbError } : {}),
+  };
   const manifest = section(() => {
     const m = readManifest(o.paths.manifest);
     if (!m) return null;
@@ -351,6 +445,12 @@ function ensembleView(o: SnapshotOptions, db: StateDb | null): EnsembleView {
           const objective = o.loaded.config.study.objective;
           const best = storage.bestTrial(study, objective === undefined ? {} : { objective });
           const dir = storage.directions(study)[objective ?? 0] === "MINIMIZE" ? "minimize" : "maximize";
+          if (!db && pointerOk)
+            // the pointer names a deployment but the DB that says which trial it was is gone or unreadable:
+            // the comparison `capp deploy check` makes cannot be made, so say that instead of "first deployment"
+            throw new Error(
+              `${o.paths.stateDb} is ${dbError ? "unreadable" : "missing"} but deployments/deployment.json names deployment ${pointerOk.deployment} (trial_id ${pointerOk.trial_id ?? "unknown"}): the deploy history is not available, so what \`capp deploy check\` would decide cannot be shown`,
+            );
           const last = db ? lastDeployed(db, o.paths) : undefined;
           const deployed = last ? { trial_id: last.trialId, value: last.value, study: last.study } : null;
           if (!best)
@@ -370,6 +470,26 @@ function ensembleView(o: SnapshotOptions, db: StateDb | null): EnsembleView {
           );
           const b = { trial_id: best.trialId, trial_number: best.number, value: best.value };
           const pct = "improvementPct" in v && Number.isFinite(v.improvementPct) ? v.improvementPct : null;
+          // `capp deploy check` does not re-run the gate for a trial it refused on the same manifest
+          // version, mode and rule: it repeats the refusal (src/core/deploy/check.ts)
+          const prev = db && o.loaded.config.deploy.validation ? lastRowForTrial(db, study, best.trialId) : undefined;
+          const manifestNow = readManifest(o.paths.manifest);
+          if (
+            (v.kind === "first" || v.kind === "better") &&
+            prev?.action === "FAILED_VALIDATION" &&
+            manifestNow &&
+            prev.details.manifest_version === manifestNow.version &&
+            prev.details.mode === o.loaded.config.deploy.mode &&
+            (o.loaded.config.deploy.gate !== "relative" || prev.details.tier === "relative")
+          )
+            return {
+              study,
+              best: { trial_id: best.trialId, trial_number: best.number, value: best.value },
+              deployed,
+              verdict: `trial ${best.number} already failed validation on ensemble v${manifestNow.version}: the next check repeats that refusal until a new ensemble version or a better trial appears`,
+              would: "FAILED_VALIDATION" as const,
+              improvementPct: null,
+            };
           const verdict =
             v.kind === "first"
               ? "first deployment: would run the validation gate and deploy if it passes"
@@ -387,7 +507,7 @@ function ensembleView(o: SnapshotOptions, db: StateDb | null): EnsembleView {
             best: b,
             deployed,
             verdict,
-            would: would as "DEPLOY_IF_GATE_PASSES" | "SKIPPED" | "NOOP",
+            would: would as "DEPLOY_IF_GATE_PASSES" | "SKIPPED" | "NOOP" | "FAILED_VALIDATION",
             improvementPct: pct,
           };
         } finally {
@@ -401,7 +521,11 @@ function ensembleView(o: SnapshotOptions, db: StateDb | null): EnsembleView {
   const row = db ? lastRow(db) : undefined;
   const lastCheck =
     run && (!row || run.started >= row.ts)
-      ? { ts: run.finished ?? run.started, ok: run.ok === null ? null : run.ok === 1, summary: run.summary }
+      ? {
+          ts: run.finished ?? run.started,
+          ok: run.ok === null ? null : run.ok === 1,
+          summary: readableSummary(run.summary),
+        }
       : row
         ? { ts: row.ts, ok: row.action !== "FAILED_VALIDATION", summary: `${row.action}: ${row.details.message}` }
         : null;
@@ -411,6 +535,9 @@ function ensembleView(o: SnapshotOptions, db: StateDb | null): EnsembleView {
     deployments,
     nextCheck,
     lastCheck,
+    gate: gateView(db),
+    pointer: pointerOk,
+    stateDb,
   };
 }
 
@@ -506,7 +633,7 @@ export async function buildSnapshot(o: SnapshotOptions): Promise<DashboardSnapsh
   try {
     db = openStateDbReadOnly(o.paths.stateDb);
   } catch (err) {
-    dbError = errorMessage(err);
+    dbError = err instanceof CappError ? `${err.message} — fix: ${err.fix}` : errorMessage(err);
   }
   try {
     const orDbError = <T>(f: () => T): T | SectionError => (dbError ? { error: dbError } : section(f));
@@ -514,7 +641,8 @@ export async function buildSnapshot(o: SnapshotOptions): Promise<DashboardSnapsh
       at: now,
       workspace: o.paths.root,
       trading: orDbError(() => tradingView(o, db)),
-      ensemble: orDbError(() => ensembleView(o, db)),
+      // the manifest, the pointer and the study do not need the state DB: this view shows them even when it is unreadable
+      ensemble: section(() => ensembleView(o, db, dbError)),
       study: section(() => studyView(o, now)),
       health: dbError ? { error: dbError } : await healthView(o, db).catch((err) => ({ error: errorMessage(err) })),
     };

@@ -77,10 +77,20 @@
   function renderTrading(el, t) {
     el.replaceChildren();
     if (isErr(t)) return el.append(errBox(t));
-    if (!t.session)
+    if (!t.session) {
+      const e = snap && !isErr(snap.ensemble) ? snap.ensemble : null;
+      const live = e?.deployments?.live || e?.pointer;
+      const why =
+        e?.stateDb?.status === "missing"
+          ? `no state DB yet (${e.stateDb.path}): nothing has been recorded; run \`capp trader run\``
+          : e?.gate && !e.gate.passed && !live
+            ? "nothing is deployed: the validation gate refused the ensemble (see Ensemble & deployments), so there is nothing to trade"
+            : "no trading session has recorded equity yet (run `capp trader run`)";
       return el.append(
-        h("div", { class: "empty" }, "no trading session has recorded equity yet (run `capp trader run`)"),
+        h("div", { class: "cards" }, card("equity", "no trading yet", null, "final-equity")),
+        h("div", { class: "empty", "data-testid": "no-trading" }, why),
       );
+    }
     const chosen = t.spans.find((x) => x.key === span) || t.spans.at(-1);
     const m = chosen ? chosen.metrics : t.metrics;
     const from = chosen ? chosen.fromMs : Number.NEGATIVE_INFINITY;
@@ -239,6 +249,18 @@
     if (isErr(e)) return el.append(errBox(e));
     const m = e.manifest;
     const live = e.deployments?.live;
+    const g = e.gate;
+    const refused = g && !g.passed && !live;
+    if (e.stateDb && e.stateDb.status !== "ok")
+      el.append(
+        h(
+          "div",
+          { class: e.stateDb.status === "unreadable" ? "error" : "empty", "data-testid": "state-db" },
+          e.stateDb.status === "unreadable"
+            ? e.stateDb.message
+            : `no state DB yet at ${e.stateDb.path}: no deploy check or trading has been recorded`,
+        ),
+      );
     el.append(
       h(
         "div",
@@ -251,10 +273,24 @@
         card("members", m && !isErr(m) ? String(m.modelCount) : "0", null, "member-count"),
         card(
           "live deployment",
-          live ? `#${live.deployment}` : "none",
-          live ? `ensemble v${live.version}, trial ${live.trial_number}, since ${live.deployed_at}` : "",
+          live ? `#${live.deployment}` : e.pointer ? `#${e.pointer.deployment}` : "none",
+          live
+            ? `ensemble v${live.version}, trial ${live.trial_number}, since ${live.deployed_at}`
+            : e.pointer
+              ? `from deployments/deployment.json (ensemble v${e.pointer.version}, trial ${e.pointer.trial_number}); the state DB has no record of it`
+              : refused
+                ? "the validation gate refused the ensemble: nothing deployed"
+                : "",
           "deployment-number",
         ),
+        g
+          ? card(
+              "validation gate",
+              g.error ? "ERROR" : g.passed ? "PASSED" : "REFUSED",
+              `${iso(g.ts)} · trial_id ${g.trialId ?? "–"} · ${g.action}`,
+              "gate-verdict",
+            )
+          : null,
         card(
           "deploy check now",
           e.nextCheck && !isErr(e.nextCheck) ? e.nextCheck.would : "–",
@@ -282,6 +318,45 @@
           ),
         ),
       );
+    if (g) {
+      const row = (k, v, testid) => h("tr", {}, h("th", {}, k), h("td", { "data-testid": testid }, v));
+      el.append(
+        h("h2", {}, g.passed ? "Validation gate (passed)" : "Validation gate: why the ensemble was refused"),
+        panel(
+          g.failures.length
+            ? h(
+                "ul",
+                { class: "failures", "data-testid": "gate-failures" },
+                g.failures.map((f) => h("li", {}, f)),
+              )
+            : null,
+          g.error ? h("div", { class: "error" }, `the gate could not run: ${g.error}`) : null,
+          h(
+            "table",
+            { class: "kv", "data-testid": "gate" },
+            h(
+              "tbody",
+              {},
+              row("rule", g.rule),
+              row("validation bars", `${g.from ?? "–"} → ${g.to ?? "–"} (${g.bars ?? "–"} bars)`),
+              row("trained until", g.trainedUntil ?? "unknown"),
+              row("Sharpe (annualised)", `${fmt(g.sharpe)} vs equal-weight HODL ${fmt(g.ewSharpe)}`, "gate-sharpe"),
+              row(
+                "return",
+                `${pct(g.totalReturn)} (alpha ${pct(g.alpha)} vs ${g.alphaBasis === "btc" ? "BTC HODL" : "equal-weight HODL"})`,
+              ),
+              row("max drawdown", pct(g.maxDrawdown)),
+              row("trades", g.trades === null ? "–" : String(g.trades)),
+              row(
+                "overfitting",
+                `PBO ${fmt(g.pbo)} (refused above ${fmt(g.maxPbo)}), DSR ${fmt(g.dsr)} (N = ${g.nTrials ?? "–"} trials)`,
+                "gate-overfitting",
+              ),
+            ),
+          ),
+        ),
+      );
+    }
     const lc = e.lastCheck;
     el.append(
       h("h2", {}, "Last deploy check"),
@@ -351,18 +426,24 @@
     if (!g) return "";
     const mm = g.metrics;
     const th = g.thresholds || {};
-    const parts = [g.passed ? "passed" : "failed"];
-    if (mm)
+    const parts = [g.error ? "could not run" : g.passed ? "passed" : "refused"];
+    // the rule that decided: "relative" (Sharpe vs equal-weight HODL, PBO) or the seed's fixed thresholds
+    if (mm && g.rule?.name === "seed")
       parts.push(
         `return ${pct(mm.totalReturn)} (≥ ${pct(th.minTotalReturn)})`,
         `Sharpe ${fmt(mm.sharpe)} (≥ ${th.minSharpe})`,
         `max DD ${pct(mm.maxDrawdown)} (≤ ${pct(th.maxDrawdown)})`,
-        `alpha BTC ${pct(mm.alphaBtc)}`,
       );
-    for (const k of ["pbo", "dsr", "PBO", "DSR"])
-      if (g[k] !== undefined) parts.push(`${k.toUpperCase()} ${fmt(Number(g[k]), 3)}`);
-    if (g.failures?.length) parts.push(`— ${g.failures.join("; ")}`);
-    return parts.join(", ");
+    else if (mm)
+      parts.push(
+        `Sharpe ${fmt(mm.sharpe)} vs equal-weight HODL ${fmt(mm.ewSharpe)}`,
+        `return ${pct(mm.totalReturn)}`,
+        `trades ${mm.trades}`,
+      );
+    const o = g.overfitting;
+    if (o) parts.push(`PBO ${fmt(o.pbo)} (≤ ${fmt(g.maxPbo)})`, `DSR ${fmt(o.dsr)}`);
+    const text = parts.join(", ");
+    return g.failures?.length ? `${text} — ${g.failures.join("; ")}` : text;
   }
 
   function renderStudy(el, s) {
