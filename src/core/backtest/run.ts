@@ -50,6 +50,10 @@ export interface BacktestResult {
   ewHodl: number[];
   /** Bars on which too few members answered. */
   noTradeBars: number;
+  /** USD in cash per bar (same bars as `equity`): equity − cash is what was held in coins. */
+  cash: number[];
+  /** Every fill of the run (bar time ms UTC, USD notional, fee USD), in order. */
+  fills: { ts: number; symbol: string; side: "buy" | "sell"; notional: number; fee: number }[];
 }
 
 /** Load aligned bars and features for [fromMs − warm-up, toMs]. */
@@ -115,6 +119,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
   const equity: number[] = [];
   const btcHodl: number[] = [];
   const ewHodl: number[] = [];
+  const cash: number[] = [];
   let noTrade = 0;
   const total = last - first + 1;
   try {
@@ -133,6 +138,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
       if (r.answered < Math.min(c.ensemble.minMembers, o.runner.members.length)) noTrade++;
       times.push(fm.times[t]);
       equity.push(r.equity);
+      cash.push(r.cash);
       if (o.onProgress && (t - first) % (o.progressEvery ?? 500) === 0) o.onProgress(t - first, total);
     }
     const eq = session.store.equity(session.o.id);
@@ -165,6 +171,8 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
       btcHodl: btc,
       ewHodl,
       noTradeBars: noTrade,
+      cash,
+      fills: fills.map((f) => ({ ts: f.ts, symbol: f.symbol, side: f.side, notional: f.qty * f.price, fee: f.fee })),
     };
   } finally {
     db.close();
