@@ -66,6 +66,11 @@ export interface EvaluateOptions {
   quick?: boolean;
   /** Base seed (default `training.seed`); fold k uses seed + k. */
   seed?: number;
+  /**
+   * Run only these folds (1-based) and report them; the others are left as they are. `--workers N`
+   * runs N child processes on disjoint folds this way, then one run reuses every fold's done marker.
+   */
+  onlyFolds?: number[];
   /** Stop after the running fold when aborted (its folder is redone on the next run). */
   signal?: AbortSignal;
   /** Progress (must not throw). */
@@ -492,6 +497,7 @@ export async function runEvaluate(o: EvaluateOptions): Promise<EvaluateReport> {
     return mean * (trialsLeftInFold + foldsAfter * nTrials);
   };
   for (const w of windows) {
+    if (o.onlyFolds && !o.onlyFolds.includes(w.fold)) continue;
     const donePath = join(o.outDir, `fold-${w.fold}`, "done.json");
     const key = keyOf(w);
     const done = existsSync(donePath) ? readJsonFile<FoldResult>(donePath) : undefined;
