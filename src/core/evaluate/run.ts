@@ -661,7 +661,11 @@ export function targets(folds: readonly FoldResult[]): TargetStatus[] {
   const upOk = up.filter((f) => (f.capture as number) >= 0.5).length;
   const grossPos = folds.filter((f) => f.metrics.ensemble.grossPnl > 0);
   const feesOk = grossPos.filter((f) => (f.metrics.ensemble.feeShare as number) <= 0.2).length;
-  return [
+  const inCash = folds.filter((f) => f.traded === "cash").length;
+  const note = inCash
+    ? ` (${inCash} of ${n} windows held in cash: the gate deployed nothing, so no skill is shown there)`
+    : "";
+  const out: TargetStatus[] = [
     {
       target: "Sharpe beats EW HODL in ≥ 2/3 of windows",
       met: n ? beat >= (2 * n) / 3 : null,
@@ -685,4 +689,5 @@ export function targets(folds: readonly FoldResult[]): TargetStatus[] {
         : "no window with a gross profit",
     },
   ];
+  return out.map((t) => ({ ...t, detail: t.detail + note }));
 }
