@@ -100,6 +100,7 @@ export function registerEvaluate(program: Command, globals: () => GlobalOptions)
         }))
           if (v !== undefined) base.push(k, v);
         if (f.quick) base.push("--quick");
+        let stopped = false;
         const codes = await Promise.all(
           Array.from({ length: Math.min(workers, nFolds) }, (_, w) => {
             const mine = Array.from({ length: nFolds }, (_, i) => i + 1).filter((k) => (k - 1) % workers === w);
@@ -107,7 +108,10 @@ export function registerEvaluate(program: Command, globals: () => GlobalOptions)
             const child = spawn(process.execPath, [...base, "--only-folds", mine.join(",")], {
               stdio: ["ignore", "ignore", "inherit"],
             });
-            const kill = () => child.kill("SIGTERM");
+            const kill = () => {
+              stopped = true;
+              child.kill("SIGTERM");
+            };
             process.once("SIGINT", kill);
             process.once("SIGTERM", kill);
             return new Promise<number>((res) =>
@@ -119,6 +123,11 @@ export function registerEvaluate(program: Command, globals: () => GlobalOptions)
             );
           }),
         );
+        if (stopped) {
+          process.exitCode = 130;
+          log(color.yellow("evaluate: interrupted; run the same command again to resume"));
+          return;
+        }
         const bad = codes.find((c) => c !== 0);
         if (bad !== undefined) {
           process.exitCode = bad;
