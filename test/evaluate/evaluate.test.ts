@@ -148,6 +148,7 @@ describe("capp evaluate", () => {
     const md = readFileSync(join(out, "report.md"), "utf8");
     expect(md).toContain("## Fold 2");
     expect(md).toContain("Targets (issue 13)");
+    for (const f of second.folds) if (f.gate.overfitting) expect(md).toContain(f.gate.overfitting);
     expect(JSON.parse(readFileSync(join(out, "report.json"), "utf8")).folds).toHaveLength(2);
     expect(readFileSync(join(out, "chart.svg"), "utf8")).toContain("<svg");
   });

@@ -23,6 +23,7 @@ import { equityChartSvg } from "../backtest/chart.js";
 import { type BacktestResult, runBacktest } from "../backtest/run.js";
 import type { CappConfig } from "../config/schema.js";
 import type { GateResult } from "../deploy/gate.js";
+import { overfittingText } from "../deploy/report.js";
 import { readManifest } from "../ensemble/manifest.js";
 import { EnsembleRunner } from "../ensemble/runner.js";
 import { syncEnsemble, syncOptionsFromConfig } from "../ensemble/sync.js";
@@ -115,6 +116,8 @@ export interface FoldResult {
     failures: string[];
     pbo: number | null;
     dsr: number | null;
+    /** PBO/DSR in one line, with what they were computed on or why not (deploy check's text). */
+    overfitting: string | null;
     sharpe: number | null;
     ewSharpe: number | null;
   };
@@ -399,6 +402,7 @@ async function runFold(
       failures: gate?.failures ?? (summary ? [summary] : []),
       pbo: gate?.overfitting?.pbo ?? null,
       dsr: gate?.overfitting?.dsr ?? null,
+      overfitting: gate?.overfitting ? overfittingText(gate.overfitting) : null,
       sharpe: gate?.metrics?.sharpe ?? null,
       ewSharpe: gate?.metrics?.ewSharpe ?? null,
     },
