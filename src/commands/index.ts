@@ -7,6 +7,7 @@ import { registerData } from "./data.js";
 import { registerDemo } from "./demo.js";
 import { registerDeploy } from "./deploy.js";
 import { registerEnsemble } from "./ensemble.js";
+import { registerEvaluate } from "./evaluate.js";
 import { registerExchange } from "./exchange.js";
 import { registerInit } from "./init.js";
 import { registerModels } from "./models.js";
@@ -39,4 +40,5 @@ export function registerCommands(program: Command, globals: () => GlobalOptions)
   registerDashboard(program, globals);
   registerModels(program, globals);
   registerStorage(program, globals);
+  registerEvaluate(program, globals);
 }

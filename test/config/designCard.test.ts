@@ -124,7 +124,9 @@ describe("config/ is the one source of the templates", () => {
     expect(lines).toContain(
       `*/10 * * * * ${process.execPath} /opt/capp/bin/capp.js -w ${ws} automation run-job ensemble-sync >> ${join(ws, "logs", "ensemble-sync.log")} 2>&1`,
     );
-    expect(lines.some((l) => l.startsWith("0 */2 * * * ") && l.includes(" automation run-job deploy-check >> "))).toBe(true);
+    expect(lines.some((l) => l.startsWith("0 */2 * * * ") && l.includes(" automation run-job deploy-check >> "))).toBe(
+      true,
+    );
   });
 
   it("an unknown placeholder in an edited template is a clear error", () => {

@@ -62,6 +62,10 @@ export interface BacktestResult {
   tradedBars: number;
   /** Open time of the last bar traded (null when none): `toMs` is only the asked end. */
   lastTradedMs: number | null;
+  /** USD in cash per bar (same bars as `equity`): equity − cash is what was held in coins. */
+  cash: number[];
+  /** Every fill of the run (bar time ms UTC, USD notional, fee USD), in order. */
+  fills: { ts: number; symbol: string; side: "buy" | "sell"; notional: number; fee: number }[];
 }
 
 /** Load aligned bars and features for [fromMs − warm-up, toMs], with the gaps of the aligned bars. */
@@ -127,6 +131,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
   const equity: number[] = [];
   const btcHodl: number[] = [];
   const ewHodl: number[] = [];
+  const cash: number[] = [];
   let noTrade = 0;
   const total = last - first + 1;
   const untraded: BacktestResult["untraded"] = [];
@@ -154,6 +159,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
       if (r.answered < Math.min(c.ensemble.minMembers, o.runner.members.length)) noTrade++;
       times.push(fm.times[t]);
       equity.push(r.equity);
+      cash.push(r.cash);
       if (o.onProgress && (t - first) % (o.progressEvery ?? 500) === 0) o.onProgress(t - first, total);
     }
     const eq = session.store.equity(session.o.id);
@@ -202,6 +208,8 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
       rangeBars: total,
       tradedBars: times.length,
       lastTradedMs: times.length ? times[times.length - 1] : null,
+      cash,
+      fills: fills.map((f) => ({ ts: f.ts, symbol: f.symbol, side: f.side, notional: f.qty * f.price, fee: f.fee })),
     };
   } finally {
     db.close();
