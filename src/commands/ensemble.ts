@@ -40,10 +40,8 @@ function render(opts: GlobalOptions, r: SyncResult): void {
     say(opts, `  + trial ${m.trial_number} (id ${m.trial_id}) value ${m.value} from ${m.source_dir}`);
   for (const m of r.removed) say(opts, `  - trial ${m.trial_number} (id ${m.trial_id}) of ${m.study_name}`);
   for (const s of r.skipped) say(opts, color.dim(`  skipped trial ${s.trial_number} (${s.code}): ${s.reason}`));
-  if (r.members.length === 0) {
-    say(opts, `dry run: no valid model in study ${r.study}: no ensemble would be written`);
-    process.exitCode = 1;
-  }
+  // Only a dry run returns with no member (the writing sync throws): exit 1, as with --json (README).
+  if (r.members.length === 0) process.exitCode = 1;
 }
 
 /** Flags of `ensemble sync`. */
