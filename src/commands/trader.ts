@@ -72,8 +72,9 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
             `--speed ${f.speed} is not a number ≥ 0`,
             "pass --speed 0 (as fast as possible) or a positive factor",
           );
-        // start one bar after FROM closes, so FROM is the first bar traded
-        clock = new SimulatedClock(from + 3_600_000 + c.trading.graceSec * 1000, f.speed ?? 0);
+        // the first bar traded is the first bar opening at or after FROM, on the data's grid (any timeframe)
+        const { replayStartMs } = await import("../core/trader/loop.js");
+        clock = new SimulatedClock(replayStartMs(ctx.paths, c, from), f.speed ?? 0);
       }
       const session = f.session ?? (f.replay ? "replay" : `paper_${f.broker}`);
       if (!/^[A-Za-z0-9_-]+$/.test(session))
