@@ -238,8 +238,21 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
           if (!isTransientBrokerError(err)) throw err;
           return { equity: Number.NaN, cash: Number.NaN };
         });
-        if (opts.json) printJson({ ok: true, session, bars, orders, equity: account.equity, cash: account.cash });
-        else say(opts, `session ${session}: ${bars} bars, ${orders} orders, equity ${account.equity.toFixed(2)} USD`);
+        const known = Number.isFinite(account.equity);
+        if (opts.json)
+          printJson({
+            ok: true,
+            session,
+            bars,
+            orders,
+            equity: known ? account.equity : null,
+            cash: Number.isFinite(account.cash) ? account.cash : null,
+          });
+        else
+          say(
+            opts,
+            `session ${session}: ${bars} bars, ${orders} orders, equity ${known ? `${account.equity.toFixed(2)} USD` : "unknown (broker unavailable)"}`,
+          );
       } finally {
         process.off("SIGHUP", onHup);
         stop.dispose();
