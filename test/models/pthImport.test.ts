@@ -35,7 +35,17 @@ describe("capp models import on an actor.pth-only folder", () => {
         (t.params.lookback ?? 60) !== model.lookback &&
         (t.params.net_dimension === undefined || t.params.net_dimension !== model.net_dimension),
     )!;
-    const bad = capp(["-w", w, "models", "import", model.weights_dir, "--study", MAIN_STUDY, "--trial", `${other.number}`]);
+    const bad = capp([
+      "-w",
+      w,
+      "models",
+      "import",
+      model.weights_dir,
+      "--study",
+      MAIN_STUDY,
+      "--trial",
+      `${other.number}`,
+    ]);
     expect(bad.code).toBe(3);
     expect(bad.stderr).toContain("actor.pth");
     expect(existsSync(join(dir, "actor.onnx"))).toBe(false);
