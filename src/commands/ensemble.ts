@@ -53,10 +53,8 @@ function render(opts: GlobalOptions, r: SyncResult): void {
         `  skipped trial ${s.trial_number} (${s.code}): ${s.reason.startsWith(`${s.code}: `) ? s.reason.slice(s.code.length + 2) : s.reason}`,
       ),
     );
-  if (r.members.length === 0) {
-    say(opts, `dry run: no valid model in study ${r.study}: no ensemble would be written`);
-    process.exitCode = 1;
-  }
+  // Only a dry run returns with no member (the writing sync throws): exit 1, as with --json (README).
+  if (r.members.length === 0) process.exitCode = 1;
 }
 
 /** Flags of `ensemble sync`. */

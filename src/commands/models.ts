@@ -22,6 +22,7 @@ export function registerModels(program: Command, globals: () => GlobalOptions): 
       const ctx = await makeCtx(opts);
       const { importModelDir, trialText } = await import("../core/models/import.js");
       const { openStudyStorage } = await import("../core/optuna/storage.js");
+      const { pthImportConverter } = await import("../core/models/pth.js");
       const c = ctx.loaded.config;
       const storage = openStudyStorage(ctx.paths.optunaDb);
       try {
@@ -34,6 +35,7 @@ export function registerModels(program: Command, globals: () => GlobalOptions): 
           workspaceRoot: ctx.paths.root,
           nowMs: Date.now(),
           force: f.force,
+          convertPth: pthImportConverter(c.trading.tickers),
         });
         if (opts.json) return printJson({ ok: true, ...r });
         const rel = relative(ctx.paths.root, r.provenancePath);
@@ -41,6 +43,8 @@ export function registerModels(program: Command, globals: () => GlobalOptions): 
           opts,
           `${color.green("imported")} ${relative(ctx.paths.root, r.dir) || "."} as ${trialText({ study: r.provenance.study_name, trialId: r.provenance.trial_id, number: r.provenance.trial_number })} (sha256 ${r.provenance.sha256.slice(0, 12)}…, state ${r.meta.state_dim}, actions ${r.meta.action_dim}) → ${rel}`,
         );
+        if (r.converted)
+          say(opts, color.dim("  converted actor.pth to actor.onnx (source and its sha256 in pth_source.json)"));
         if (r.replaced)
           say(
             opts,

@@ -73,8 +73,9 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
             `--speed ${f.speed} is not a number ≥ 0`,
             "pass --speed 0 (as fast as possible) or a positive factor",
           );
-        // start one bar after FROM closes, so FROM is the first bar traded
-        clock = new SimulatedClock(from + 3_600_000 + c.trading.graceSec * 1000, f.speed ?? 0);
+        // the first bar traded is the first bar opening at or after FROM, on the data's grid (any timeframe)
+        const { replayStartMs } = await import("../core/trader/loop.js");
+        clock = new SimulatedClock(replayStartMs(ctx.paths, c, from), f.speed ?? 0);
       }
       const baseSession = f.session ?? (f.replay ? "replay" : `paper_${f.broker}`);
       // --fresh: a new session named after the wall clock (a replay never continues an old one)
@@ -283,17 +284,22 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
         // `--once` on stale data traded nothing: exit 1 (a check failed) so cron and scripts see it
         const nothingTraded = !!f.once && stale !== undefined && bars === 0;
         if (nothingTraded) process.exitCode = 1;
+        const known = Number.isFinite(account.equity);
         if (opts.json)
           printJson({
             ok: !nothingTraded,
             session,
             bars,
             orders,
-            equity: account.equity,
-            cash: account.cash,
+            equity: known ? account.equity : null,
+            cash: Number.isFinite(account.cash) ? account.cash : null,
             ...(stale ? { warning: stale } : {}),
           });
-        else say(opts, `session ${session}: ${bars} bars, ${orders} orders, equity ${account.equity.toFixed(2)} USD`);
+        else
+          say(
+            opts,
+            `session ${session}: ${bars} bars, ${orders} orders, equity ${known ? `${account.equity.toFixed(2)} USD` : "unknown (broker unavailable)"}`,
+          );
       } finally {
         process.off("SIGHUP", onHup);
         stop.dispose();

@@ -140,7 +140,7 @@ describe("deploy check", () => {
     // with lenient thresholds the same trial passes and deploys
     const r3 = await check({ paths, config, db, nowMs: 4 });
     expect(r3.action).toBe("DEPLOYED");
-  });
+  }, 240_000); // three gate backtests: ~36 s alone, over 60 s on a loaded machine
 
   it("a study switch whose best is worse than the deployed trial deploys nothing (F-12)", async () => {
     const { paths, config, db } = await ws();

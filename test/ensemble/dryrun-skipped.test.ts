@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/core/config/load.js";
 import { syncEnsemble, syncOptionsFromConfig } from "../../src/core/ensemble/sync.js";
 import { workspacePaths } from "../../src/core/workspace/paths.js";
-import { copyWorkspace, MAIN_STUDY } from "../helpers/workspace.js";
+import { capp, copyWorkspace, MAIN_STUDY } from "../helpers/workspace.js";
 
 const OTHER = "cappuccino_1year_20251121";
 const dirs: string[] = [];
@@ -39,5 +39,16 @@ describe("ensemble sync --dry-run with no valid trial", () => {
     await expect(syncEnsemble(syncOptionsFromConfig(paths, config, OTHER, Date.now(), { topN: 20 }))).rejects.toThrow(
       /no valid model in study cappuccino_1year_20251121/,
     );
+    // the CLI: the same list and exit 1, in human and --json mode (issues 11 and 12 agree; README)
+    const human = capp(["-w", dir, "ensemble", "sync", "--once", "--dry-run", "--study", OTHER]);
+    expect(human.code).toBe(1);
+    expect(human.stdout.match(/no valid model/g)?.length).toBe(1);
+    expect(human.stdout.match(/^ {2}skipped trial \d+ \([a-z_]+\): \S/gm)?.length).toBe(r.skipped.length);
+    const json = capp(["-w", dir, "--json", "ensemble", "sync", "--once", "--dry-run", "--study", OTHER]);
+    expect(json.code).toBe(1);
+    const j = JSON.parse(json.stdout) as { ok: boolean; dryRun: boolean; skipped: unknown[] };
+    expect(j.ok).toBe(false);
+    expect(j.skipped.length).toBe(r.skipped.length);
+    expect(readFileSync(paths.manifest, "utf8")).toBe(before);
   }, 120_000);
 });

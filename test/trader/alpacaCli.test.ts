@@ -42,26 +42,34 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
+let prepared: Record<string, number> | undefined;
+/** 800 real hourly bars per coin, shifted so the newest closed just now, and a deployed ensemble; the last closes. */
+function prepare(): Record<string, number> {
+  if (prepared) return prepared;
+  const store = BarStore.open(join(ws, "databases/bars.db"));
+  importSample(store);
+  const newest = lastFinalOpenTime(H, Date.now(), 30_000);
+  const last = Date.UTC(2022, 9, 1);
+  const prices: Record<string, number> = {};
+  for (const sym of DEFAULT_TICKERS) {
+    const bars = store.range(sym, "1h", last - 799 * H, last);
+    expect(bars).toHaveLength(800);
+    store.upsert(
+      sym,
+      "1h",
+      bars.map((b) => ({ ...b, time: b.time - last + newest })),
+    );
+    prices[sym] = bars[bars.length - 1].close;
+  }
+  store.close();
+  deployManifest(ws, writeTradingEnsemble(ws), 1);
+  prepared = prices;
+  return prices;
+}
+
 describe("trader run --broker alpaca against a flaky fake Alpaca (real process, real HTTP)", () => {
   it("retries reads, prints an unconfirmed order as such, and exits 0", async () => {
-    // 800 real hourly bars per coin, shifted so the newest closed just now
-    const store = BarStore.open(join(ws, "databases/bars.db"));
-    importSample(store);
-    const newest = lastFinalOpenTime(H, Date.now(), 30_000);
-    const last = Date.UTC(2022, 9, 1);
-    const prices: Record<string, number> = {};
-    for (const sym of DEFAULT_TICKERS) {
-      const bars = store.range(sym, "1h", last - 799 * H, last);
-      expect(bars).toHaveLength(800);
-      store.upsert(
-        sym,
-        "1h",
-        bars.map((b) => ({ ...b, time: b.time - last + newest })),
-      );
-      prices[sym] = bars[bars.length - 1].close;
-    }
-    store.close();
-    deployManifest(ws, writeTradingEnsemble(ws), 1);
+    const prices = prepare();
     const fake = await startFakeAlpaca({ key: KEY, secret: SECRET, cash: 500, prices });
     try {
       writeFileSync(join(ws, ".env"), `ALPACA_API_KEY=${KEY}\nALPACA_API_SECRET=${SECRET}\n`, { mode: 0o600 });
@@ -109,4 +117,24 @@ describe("trader run --broker alpaca against a flaky fake Alpaca (real process, 
       await fake.close();
     }
   }, 120_000);
+
+  it("an account that stays unreadable ends with 'equity unknown (broker unavailable)', never NaN (review1 B4)", async () => {
+    const prices = prepare();
+    const fake = await startFakeAlpaca({ key: KEY, secret: SECRET, cash: 500, prices });
+    try {
+      writeFileSync(join(ws, ".env"), `ALPACA_API_KEY=${KEY}\nALPACA_API_SECRET=${SECRET}\n`, { mode: 0o600 });
+      fake.fault({ method: "GET", path: /account/, kind: "malformed", times: 1000 });
+      const args = ["trader", "run", "--broker", "alpaca", "--alpaca-url", fake.url, "--feed", "store", "--once"];
+      const r = await run(["-w", ws, ...args, "--session", "noacct"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("equity unknown (broker unavailable)");
+      expect(r.stdout).not.toContain("NaN");
+      const j = await run(["-w", ws, "--json", ...args, "--session", "noacct2"]);
+      expect(j.code).toBe(0);
+      expect(j.stdout).toMatch(/"equity": ?null/);
+      expect(j.stdout).not.toContain("NaN");
+    } finally {
+      await fake.close();
+    }
+  }, 240_000);
 });

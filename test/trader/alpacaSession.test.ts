@@ -218,6 +218,49 @@ describe("trader session on a fake Alpaca: the broker's fills are the truth", ()
     expect(await restarted.syncOrders()).toBe(0); // once
   });
 
+  it("a retried POST answered 422 'client_order_id must be unique' keeps the order unconfirmed until its look-up finds it (review1 B2)", async () => {
+    const { fake, session, bar, events } = await setup("step");
+    fake.fault({ method: "POST", kind: "reset", when: "after" }); // created, answer lost
+    fake.fault({ method: "GET", path: /by_client_order_id/, kind: "status", status: 404, times: 1000 }); // not read-after-write
+    const r = await bar(t0);
+    expect(r.orders[0].status).toBe("unconfirmed");
+    expect(fake.requests.filter((q) => q.method === "POST").map((q) => q.outcome)).toContain("422");
+    expect(fake.orders.size).toBe(1);
+    const id = [...fake.orders.keys()][0];
+    expect(session.store.getOrder(id)?.status).toBe("unconfirmed");
+    expect(events("order_error")).toEqual([]);
+    // next bar, the look-up still 404s: it stays unconfirmed (not `not_placed`, not `rejected`)
+    await bar(t0 + 1);
+    expect(session.store.getOrder(id)?.status).toBe("unconfirmed");
+    expect(events("order_not_placed")).toEqual([]);
+    // the look-up catches up: the broker's fill is recorded, and the fills equal the broker's filled orders
+    fake.clearFaults();
+    fake.step();
+    await bar(t0 + 2);
+    expect(session.store.getOrder(id)?.status).toBe("filled");
+    const filled = [...fake.orders.values()].filter((o) => o.filledQty > 0);
+    for (const o of filled) {
+      const sum = session.store
+        .fills("alp")
+        .filter((f) => f.client_order_id === o.clientOrderId)
+        .reduce((a, f) => a + f.qty, 0);
+      expect(sum).toBeCloseTo(o.filledQty, 9);
+    }
+    expect(events("position_adopted")).toEqual([]);
+  });
+
+  it("a POST answered 401 is recorded as not placed (not unconfirmed) and stops the trader (review1 B4)", async () => {
+    const { fake, session, bar } = await setup("instant");
+    fake.fault({ method: "POST", kind: "status", status: 401 });
+    const err = await bar(t0).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BrokerError);
+    expect((err as BrokerError).exitCode).toBe(4);
+    expect(fake.orders.size).toBe(0);
+    const rows = session.o.db.db.prepare("SELECT status FROM orders WHERE session = 'alp'").pluck().all() as string[];
+    expect(rows).toContain("not_placed");
+    expect(rows).not.toContain("unconfirmed");
+  });
+
   it("401 is not retried and stops the trader (exit 4)", async () => {
     const { fake, bar } = await setup("instant");
     fake.fault({ method: "GET", path: /account/, kind: "status", status: 401 });

@@ -25,11 +25,12 @@
 import { DEFAULT_RATE_LIMIT, trading } from "@alpacahq/alpaca-trade-api/rest";
 import { BrokerError, ConfigError } from "../errors.js";
 import { toBrokerError } from "./alpacaErrors.js";
-import { isTransientBrokerError, type RetryOptions, withRetry } from "./retry.js";
+import { isTransientBrokerError, ORDER_EXISTS_MARK, type RetryOptions, withRetry } from "./retry.js";
 import { isSlashSymbol, toCompactSymbol, toSlashSymbol } from "./symbols.js";
 import type { Account, Asset, Broker, Order, OrderRequest, OrderStatus, Position } from "./types.js";
 
 /** Alpaca trading hosts (SDK `TRADING_PAPER_HOST` / `TRADING_LIVE_HOST`). */
+
 export const ALPACA_PAPER_URL = "https://paper-api.alpaca.markets";
 export const ALPACA_LIVE_URL = "https://api.alpaca.markets";
 
@@ -261,7 +262,9 @@ export class AlpacaBroker implements Broker {
   }
 
   /**
-   * Submit a market order (gtc), idempotent on `clientOrderId` (see module doc).
+   * Submit a market order (gtc), idempotent on `clientOrderId` (see module doc). A 422 "client_order_id
+   * must be unique" whose look-up finds nothing yet is an unknown outcome whose message holds
+   * {@link ORDER_EXISTS_MARK} (the order exists at the broker).
    * A transient failure (no answer, 429, 5xx, a body that is not JSON) is retried with the same
    * client order id after looking the id up (an order that arrived is returned, never doubled).
    * @throws BrokerError: 422 for a malformed request (checked before sending) or one Alpaca
@@ -304,6 +307,14 @@ export class AlpacaBroker implements Broker {
         if (be.status === 422 && /client_order_id must be unique/i.test(be.message)) {
           const first = await this.lookupOnce(req.clientOrderId);
           if (first) return first;
+          // the 422 proves an earlier try arrived; the look-up is not read-after-write and may 404 for a
+          // while: an unknown outcome (transient, no status), never a refusal
+          throw new BrokerError(
+            `${what}: ${ORDER_EXISTS_MARK} (Alpaca answered 422 "client_order_id must be unique") but the look-up does not find it yet`,
+            `the trader looks ${req.clientOrderId} up again at the next bar and records it then`,
+            undefined,
+            { cause: be },
+          );
         }
         throw be;
       }

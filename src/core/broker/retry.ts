@@ -32,6 +32,12 @@ export interface RetryOptions {
 /** Defaults of {@link RetryOptions}. */
 export const RETRY_DEFAULTS = { attempts: 4, baseDelayMs: 1000, maxDelayMs: 16_000, maxRetryAfterMs: 60_000 } as const;
 
+/**
+ * Text in the message of a submit whose order provably exists at the broker (a 422 "client_order_id must
+ * be unique") but could not be looked up yet: the trader keeps such an order `unconfirmed` on a 404.
+ */
+export const ORDER_EXISTS_MARK = "the order exists at the broker";
+
 /** True when retrying may fix `err` (see the module doc): no answer, 408, 425, 429, 5xx. */
 export function isTransientBrokerError(err: unknown): err is BrokerError {
   if (!(err instanceof BrokerError)) return false;

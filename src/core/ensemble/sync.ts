@@ -28,7 +28,7 @@ import { FEATURES, type ModelMeta, type TrialInfo } from "../models/types.js";
 import type { StudyStorage } from "../optuna/reader.js";
 import { openStudyStorage } from "../optuna/storage.js";
 import { writeFileAtomicSync } from "../state/atomic.js";
-import type { WorkspacePaths } from "../workspace/paths.js";
+import { confinedPath, type WorkspacePaths } from "../workspace/paths.js";
 import { folderFingerprint, VerdictCache } from "./cache.js";
 import { buildManifest, jsonValue, type Manifest, type Member, readManifest, writeManifest } from "./manifest.js";
 
@@ -231,7 +231,7 @@ async function syncWith(storage: StudyStorage, opts: SyncOptions, lost: { err?: 
       const prev = currentByTrial.get(`${study}|${r.trialId}`);
       const srcRel = rel(paths.root, cand.dir);
       const hit = cache.get(key, fp);
-      const fastOk = prev && prev.source_dir === srcRel && hit?.ok && existsSync(join(paths.root, prev.package_path));
+      const fastOk = prev && prev.source_dir === srcRel && hit?.ok && packageExists(paths.root, prev.package_path);
       const fastBad = fastOk && hit.meta ? attribution(storage, opts, cand, r, hit.meta, srcRel) : undefined;
       if (fastOk && prev && !fastBad) {
         selected.push({
@@ -497,4 +497,13 @@ async function pthCandidates(cands: WeightsCandidate[], opts: SyncOptions): Prom
   const { convertPthCandidates } = await import("../models/pth.js");
   const cache = opts.dryRun ? join(tmpdir(), "capp-pth-import") : join(opts.paths.ensembleDir, "pth-import");
   return convertPthCandidates(cands, cache);
+}
+
+/** True when the manifest's `package_path` lies inside the workspace and exists (an outside path is never probed). */
+function packageExists(root: string, packagePath: string): boolean {
+  try {
+    return existsSync(confinedPath(root, packagePath, "package_path"));
+  } catch {
+    return false;
+  }
 }

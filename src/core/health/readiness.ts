@@ -16,7 +16,7 @@ import { sha256File } from "../models/package.js";
 import { openStudyStorage } from "../optuna/storage.js";
 import { StateDb } from "../state/db.js";
 import type { DeploymentPointer } from "../trader/deployment.js";
-import { WORKSPACE_DIRS, type WorkspacePaths } from "../workspace/paths.js";
+import { confinedPath, WORKSPACE_DIRS, type WorkspacePaths } from "../workspace/paths.js";
 import { checkBarsFresh, checkTraderLastBar } from "./lastBar.js";
 
 /** One line of the checklist. */
@@ -155,11 +155,23 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
     else {
       const problems: string[] = [];
       for (const mem of m.members) {
+        // a package path outside the workspace is refused before any file under it is opened (review1 B3)
+        let pkg: string;
+        try {
+          pkg = confinedPath(
+            paths.root,
+            mem.package_path,
+            `${paths.manifest} member trial ${mem.trial_number} package_path`,
+          );
+        } catch (err) {
+          problems.push(`trial ${mem.trial_number}: ${errorMessage(err)}`);
+          continue;
+        }
         for (const f of ["actor.onnx", "model.json"]) {
-          const p = join(paths.root, mem.package_path, f);
+          const p = join(pkg, f);
           if (!existsSync(p)) problems.push(`trial ${mem.trial_number}: ${p} is missing`);
         }
-        const onnx = join(paths.root, mem.package_path, "actor.onnx");
+        const onnx = join(pkg, "actor.onnx");
         if (existsSync(onnx) && sha256File(onnx) !== mem.sha256)
           problems.push(`trial ${mem.trial_number}: ${onnx} sha256 differs from the manifest (altered)`);
       }
@@ -169,7 +181,7 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
         const { loadActor } = await import("../models/onnx.js");
         const first = m.members[0];
         try {
-          const s = await loadActor(join(paths.root, first.package_path, "actor.onnx"));
+          const s = await loadActor(join(confinedPath(paths.root, first.package_path, "package_path"), "actor.onnx"));
           if (s.inputWidth !== first.state_dim)
             problems.push(`trial ${first.trial_number}: input width ${s.inputWidth} ≠ state_dim ${first.state_dim}`);
           await s.release();

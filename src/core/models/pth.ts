@@ -27,9 +27,11 @@ import { join } from "node:path";
 import { unzipSync } from "fflate";
 import { NameRegistry, Parser } from "pickleparser";
 import { DataError, errorMessage } from "../errors.js";
+import { writeFileAtomicSync } from "../state/atomic.js";
 import { exportActorOnnx, type OnnxExportOptions } from "../train/onnxExport.js";
 import type { ActorParams } from "../train/ppoMath.js";
 import type { WeightsCandidate } from "./discovery.js";
+import { FEATURES, LEGACY_PARAM_DEFAULTS, stateDim, type TrialInfo } from "./types.js";
 
 /** One tensor of a state_dict, converted to float32, row-major (C order). */
 export interface PthTensor {
@@ -510,4 +512,41 @@ export function convertPthCandidates(cands: WeightsCandidate[], cacheRoot: strin
       throw err;
     }
   });
+}
+
+/**
+ * The `convertPth` hook of `importModelDir` (`capp models import DIR` on a folder holding only `actor.pth`):
+ * converts `<dir>/actor.pth` with {@link convertPthActor}, expecting the dims the trial's params imply
+ * (`stateDim = 1 + n + f·n·lookback` with the legacy lookback default 60, `actionDim = n`,
+ * `netDim = net_dimension` when the trial has one), and writes `<dir>/actor.onnx` and `<dir>/`{@link PTH_SOURCE_FILE}
+ * (`{ pth, pth_sha256, converted_by, dims }`) atomically. `importModelDir` then validates the ONNX file and
+ * writes `provenance.json` (`weights: "actor.pth"`).
+ * @param tickers the workspace's ordered tickers; `features` its feature list.
+ * @throws DataError (exit 3) as {@link convertPthActor} (dims other than the trial's among them);
+ *   DiskFullError (exit 6) when the folder's disk is full.
+ */
+export function pthImportConverter(
+  tickers: readonly string[],
+  features: readonly string[] = FEATURES,
+): (dir: string, trial: TrialInfo) => Promise<void> {
+  return async (dir, trial) => {
+    const lb = trial.params.lookback;
+    const lookback = typeof lb === "number" && Number.isFinite(lb) ? lb : LEGACY_PARAM_DEFAULTS.lookback;
+    const nd = trial.params.net_dimension;
+    const expect: Partial<ActorDims> = {
+      stateDim: stateDim(tickers.length, lookback, features.length),
+      actionDim: tickers.length,
+      ...(typeof nd === "number" && Number.isInteger(nd) && nd > 0 ? { netDim: nd } : {}),
+    };
+    const pth = join(dir, "actor.pth");
+    const conv = convertPthActor(pth, {
+      expect,
+      onnx: { metadata: { study: trial.study, trial_number: String(trial.number) } },
+    });
+    writeFileAtomicSync(
+      join(dir, PTH_SOURCE_FILE),
+      `${JSON.stringify({ pth: "actor.pth", pth_sha256: conv.pthSha256, converted_by: "capp models import (src/core/models/pth.ts)", dims: conv.dims }, null, 2)}\n`,
+    );
+    writeFileAtomicSync(join(dir, "actor.onnx"), conv.onnxBytes);
+  };
 }

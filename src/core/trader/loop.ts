@@ -93,7 +93,7 @@ interface LoopMemo {
 }
 
 /** Grid offset of the stored bars (0 for hourly bars on the hour, 6 h for daily bars stamped 06:00Z). */
-function storePhase(o: LoopOptions, tfMs: number): number {
+function storePhase(o: Pick<LoopOptions, "config" | "paths">, tfMs: number): number {
   const c = o.config;
   const store = BarStore.open(o.paths.barsDb);
   try {
@@ -105,6 +105,20 @@ function storePhase(o: LoopOptions, tfMs: number): number {
   } finally {
     store.close();
   }
+}
+
+/**
+ * Start time (ms since epoch) of the simulated clock of `trader run --replay FROM TO`, such that the first
+ * bar traded is the first bar that opens at or after `fromMs`: that bar's open on the data's grid (timeframe
+ * length and the stored bars' phase, e.g. daily bars stamped 06:00Z), plus one bar (it must have closed),
+ * plus the grace period. Hourly bars on the hour give `fromMs + 1 h + grace` when FROM is on the hour.
+ * @throws DataError for an unknown timeframe.
+ */
+export function replayStartMs(paths: WorkspacePaths, config: CappConfig, fromMs: number): number {
+  const tfMs = timeframeToMs(config.trading.timeframe);
+  const phase = storePhase({ paths, config }, tfMs);
+  const firstOpen = Math.ceil((fromMs - phase) / tfMs) * tfMs + phase;
+  return firstOpen + tfMs + graceMs(config);
 }
 
 /** Run the loop until the signal aborts, `once` is done, or `untilMs` is passed. */

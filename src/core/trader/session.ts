@@ -22,7 +22,7 @@
  * Errors retrying cannot fix (401, 403 on a read) are thrown.
  */
 import { existsSync } from "node:fs";
-import { isTransientBrokerError } from "../broker/retry.js";
+import { isTransientBrokerError, ORDER_EXISTS_MARK } from "../broker/retry.js";
 import type { Broker, Order, Position } from "../broker/types.js";
 import type { Clock } from "../clock.js";
 import type { EnsembleRunner } from "../ensemble/runner.js";
@@ -197,6 +197,15 @@ export class TraderSession {
       }
       const now = this.o.clock.now();
       if (!order) {
+        if (row.status === "unconfirmed" && row.reason?.includes(ORDER_EXISTS_MARK)) {
+          // the broker said this id is taken: it exists, its look-up is just not consistent yet
+          this.event(
+            "WARNING",
+            "broker",
+            `order ${row.client_order_id} exists at the broker but its look-up still finds nothing (looked up again next bar)`,
+          );
+          continue;
+        }
         if (row.status === "unconfirmed" || row.status === "sent") {
           this.store.updateOrder(row.client_order_id, { status: "not_placed" }, now);
           this.event(
@@ -472,7 +481,10 @@ export class TraderSession {
       } catch (err) {
         const refused = err instanceof BrokerError && (err.status === 403 || err.status === 422);
         const transient = isTransientBrokerError(err);
-        status = refused ? "rejected" : "unconfirmed";
+        // an HTTP answer that is neither transient nor a refusal (401, 404, …) is a definite "not placed";
+        // only a send whose outcome is unknown (no answer, 5xx, 429, or a non-broker failure) is unconfirmed
+        const notPlaced = !refused && !transient && err instanceof BrokerError && err.status !== undefined;
+        status = refused ? "rejected" : notPlaced ? "not_placed" : "unconfirmed";
         this.store.updateOrder(row.client_order_id, { status, reason: errorMessage(err) }, this.o.clock.now());
         if (!refused && !transient) {
           this.save();
