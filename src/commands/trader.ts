@@ -99,7 +99,11 @@ export function registerTrader(program: Command, globals: () => GlobalOptions): 
         // a replay on a session that already traded: say so instead of processing 0 bars with exit 0
         const last = db.getKv<{ lastBar: number | null }>(`trader:${session}`)?.lastBar ?? null;
         const at = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace("T", " ");
-        if (last !== null && last >= untilMs) {
+        // done when the next bar after the last one traded would open past the end (a date-only end is
+        // that day's 23:59:59.999, so its last hourly bar opens at 23:00)
+        const { TIMEFRAME_MS } = await import("../core/market/types.js");
+        const tf = TIMEFRAME_MS[ctx.loaded.config.trading.timeframe] ?? 3_600_000;
+        if (last !== null && last + tf > untilMs) {
           db.close();
           traderLock.release();
           throw new ConfigError(

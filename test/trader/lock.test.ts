@@ -78,8 +78,8 @@ describe("trader safety", () => {
     expect(capp(["-w", ws, "-q", "init", "--sample"]).code).toBe(0);
     deployManifest(ws, writeTradingEnsemble(ws), 1);
     const r = capp(["-w", ws, "--json", "trader", "run", "--once", "--session", "live"]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ bars: 0, orders: 0 });
+    expect(r.code, r.stderr).toBe(1); // --once that traded nothing on stale data is a failed check
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, bars: 0, orders: 0 });
     const db = new StateDb(join(ws, "deployments/capp.db"));
     try {
       expect(db.recentEvents(10, "WARNING").find((e) => e.kind === "stale_bars")?.message).toMatch(

@@ -24,7 +24,7 @@ describe("trader run", () => {
     const r = capp(["-w", ws, "trader", "run", "--once", "--session", "stale_once"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /^warning: the newest bar every ticker has \(2022-10-11T\d\d:00:00\.000Z\) closed \d+\.\d h ago: no trade on stale data$/m,
+      /^warning: the newest bar any ticker has \(2022-10-11T\d\d:00:00\.000Z\) closed \d+\.\d h ago: no trade on stale data$/m,
     );
     expect(r.stdout).toContain("session stale_once: 0 bars, 0 orders");
     const j = capp(["-w", ws, "--json", "trader", "run", "--once", "--session", "stale_once"]);
