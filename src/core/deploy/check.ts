@@ -88,6 +88,8 @@ export interface DeployCheckResult {
     /** True when an earlier identical result was reused (no backtest, no new row). */
     cached?: boolean;
     deployment?: DeploymentRecord;
+    /** Why: the rule's case that applied (`code`), in words (`text`), and the whole rule (`rule`, REDEPLOY_RULE). */
+    reason?: CheckReason;
     [k: string]: unknown;
   };
 }
