@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { deployCheck } from "../../src/core/deploy/check.js";
 import { historyRows } from "../../src/core/deploy/history.js";
 import { memberSetKey, REDEPLOY_RULE } from "../../src/core/deploy/improvement.js";
+import { rollbackDeployment } from "../../src/core/deploy/rollback.js";
 import { readManifest } from "../../src/core/ensemble/manifest.js";
 import { syncEnsemble } from "../../src/core/ensemble/sync.js";
 import type { StateDb } from "../../src/core/state/db.js";
@@ -74,6 +75,20 @@ describe("redeploying a changed manifest (issue 10)", () => {
     expect(r3.action).toBe("NOOP");
     expect(r3.details.reason?.code).toBe("same");
     expect(historyRows(db)).toHaveLength(2);
+
+    // rolled back by hand to the 3-member set: the 2-member set is not put straight back …
+    const rb = rollbackDeployment({ paths, db, nowMs: 5 });
+    expect(rb.deployment.restores).toBe(1);
+    const r4 = await deployCheck({ paths, config, db, nowMs: 6, thresholds: lenient });
+    expect(r4.action).toBe("SKIPPED");
+    expect(r4.details.reason?.code).toBe("rolled_back");
+    expect(readJson<DeploymentPointer>(join(paths.deployments, "deployment.json")).deployment).toBe(3);
+    // … but a new set (`--top-n 1`) is a candidate again
+    writeTradingEnsemble(dir, { n: 1, study: MAIN_STUDY, version: v2.version + 2 });
+    const r5 = await deployCheck({ paths, config, db, nowMs: 7, thresholds: lenient });
+    expect(r5.action).toBe("DEPLOYED");
+    expect(r5.details.reason?.code).toBe("members_changed");
+    expect(readManifest(currentTradeTarget(paths)!.manifestPath)!.members).toHaveLength(1);
   }, 240_000);
 
   it("a real `ensemble sync --top-n 2` whose set fails the gate is FAILED_VALIDATION once, not re-validated, nothing deployed; an error is not a verdict", async () => {
