@@ -189,6 +189,41 @@ describe("trader heartbeat", () => {
     expect(stale.data?.ensembleVersion).toBe(4);
     expect(checkTraderHeartbeat(join(d, "none.json"), next, 120).status).toBe("not_present");
   });
+
+  it("a clock step never makes a heartbeat fresh for longer than one interval (issue 9)", () => {
+    const d = tmp();
+    const p = join(d, "paper_local_heartbeat.json");
+    const write = (atMs: number, intervalSec: number) =>
+      writeFileSync(
+        p,
+        JSON.stringify({
+          timestamp: new Date(atMs).toISOString(),
+          next_poll_scheduled: new Date(atMs + intervalSec * 1000).toISOString(),
+          pid: 1,
+          status: "running",
+        }),
+      );
+    const t = Date.UTC(2026, 0, 1, 10, 0, 0);
+    write(t, 60); // an every-minute poller wrote at t
+    // the clock steps back 1 h: the heartbeat is 3600 s "in the future"; it used to read fresh for the whole hour
+    const back = checkTraderHeartbeat(p, t - 3_600_000, 120);
+    expect(back.status).toBe("warn");
+    expect(back.detail).toMatch(/written 3600 s in the future .*clock stepped back/);
+    expect(back.data?.aheadSec).toBe(3600);
+    // a step within the grace is not a step: still fresh
+    expect(checkTraderHeartbeat(p, t - 60_000, 120).status).toBe("ok");
+    // the live trader's next write (one interval later on its monotonic timer, stamped with the stepped clock) clears it
+    write(t - 3_600_000 + 60_000, 60);
+    expect(checkTraderHeartbeat(p, t - 3_600_000 + 61_000, 120).status).toBe("ok");
+
+    // the clock steps forward 1 h: overdue at once, and only until the trader's next write
+    write(t, 60);
+    const fwd = checkTraderHeartbeat(p, t + 3_600_000, 120);
+    expect(fwd.status).toBe("warn");
+    expect(fwd.data?.overdueSec).toBe(3540);
+    write(t + 3_600_000 + 30_000, 60); // its next poll, ≤ 60 s of real time later
+    expect(checkTraderHeartbeat(p, t + 3_600_000 + 31_000, 120).status).toBe("ok");
+  });
 });
 
 describe("alpha", () => {

@@ -168,12 +168,34 @@ describe("scheduler tick", () => {
     await waitFor(() => attempts() === 2);
   });
 
-  it("a stalled phase (no log output for leaseStaleMin) is stopped by pid and restarted", async () => {
+  it("a stalled phase (no log output for leaseStaleMin, on the monotonic clock) is stopped by pid and restarted", async () => {
     const s = setup({ "scheduler.leaseStaleMin": 30 });
-    const { lease } = await s.tick(Date.now(), { force: true });
-    const { r } = await s.tick(Date.now() + 31 * 60_000);
+    const M = 5_000_000; // injected CLOCK_MONOTONIC ms
+    const now = Date.now();
+    const { lease } = await s.tick(now, { force: true, monoMs: M });
+    await waitFor(() => readFileSync(join(s.dir, lease!.log), "utf8").includes(`study ${lease!.study}`));
+    // its first line is progress; then it prints nothing more
+    expect((await s.tick(now + 60_000, { monoMs: M + 60_000 })).r.action).toBe("running");
+    const { r } = await s.tick(now + 31 * 60_000 + 60_001, { monoMs: M + 31 * 60_000 + 60_001 });
     expect(r.action).toBe("started");
     expect(String(r.details.expired)).toMatch(/stalled/);
+    expect(isSameProcess(lease!.pid, lease!.startTicks)).toBe(false);
+  });
+
+  it("a wall-clock step neither kills a healthy phase nor keeps a stalled one (issue 9)", async () => {
+    const s = setup({ "scheduler.leaseStaleMin": 30 });
+    const M = 5_000_000;
+    const now = Date.now();
+    const { lease } = await s.tick(now, { force: true, monoMs: M });
+    await waitFor(() => readFileSync(join(s.dir, lease!.log), "utf8").includes(`study ${lease!.study}`));
+    // the clock steps forward 2 h, 1 min of real time later: the old wall-clock rule called this a stall and killed it
+    const fwd = await s.tick(now + 2 * 3_600_000, { monoMs: M + 60_000 });
+    expect(fwd.r.action).toBe("running");
+    expect(isSameProcess(lease!.pid, lease!.startTicks)).toBe(true);
+    // the clock steps back 3 h; 31 quiet minutes later (monotonic) it is a stall, though the wall clock says −3 h
+    const back = await s.tick(now - 3 * 3_600_000, { monoMs: M + 60_000 + 31 * 60_000 });
+    expect(back.r.action).toBe("started");
+    expect(String(back.r.details.expired)).toMatch(/stalled/);
     expect(isSameProcess(lease!.pid, lease!.startTicks)).toBe(false);
   });
 

@@ -5,13 +5,19 @@
  *    study's direction (F-12).
  * 2. Compared with the live deployment (./improvement.ts): same trial → NOOP; worse, or better by
  *    less than `minImprovementPct` percent → SKIPPED; a trial that was rolled back by hand →
- *    SKIPPED until a better one appears; the first run deploys.
+ *    SKIPPED until a better one appears; the first run deploys. Issue 10: in the NOOP/SKIPPED cases
+ *    a synced manifest of the deployed study whose member set (study, trial_id, sha256) differs from
+ *    the live snapshot's is still a candidate (`members_changed`, e.g. `ensemble sync --top-n 5`
+ *    after 20), unless that member set was rolled back by hand. The rule is `REDEPLOY_RULE`; every
+ *    result carries `details.reason {code, text, rule}`.
  * 3. What is deployed: `deploy.mode` "ensemble" → the synced ensemble manifest of the same study
  *    (the best trial only *triggers* the deployment, as in the original since 0789991);
  *    "single" → the best trial's own validated package from that manifest (SKIPPED if it has none).
  * 4. The gate (./gate.ts) unless validation is off → FAILED_VALIDATION. A trial whose gate result
- *    (FAILED_VALIDATION or READY) is recorded for the same manifest version, mode and threshold
- *    tier is not backtested again; repeated identical SKIPPED rows are not recorded again.
+ *    (FAILED_VALIDATION or READY) is recorded for the same member set (`memberSetKey`, the manifest's
+ *    content, not its version), mode and threshold tier is not backtested again; an error while
+ *    validating records nothing (DataError, the next check retries); repeated identical SKIPPED rows
+ *    are not recorded again.
  * 5. autoDeploy off → READY; else snapshot + pointer (./pointer.ts) → DEPLOYED.
  * Every recorded row is followed by a rewrite of the seed JSON exports (./history.ts).
  */
@@ -27,6 +33,8 @@ import { confinedPath, type WorkspacePaths } from "../workspace/paths.js";
 import { type GateResult, runGate } from "./gate.js";
 import {
   type DeploymentRecord,
+  deploymentStack,
+  historyRows,
   lastDeployed,
   lastDeploymentNumber,
   lastRow,
@@ -35,7 +43,7 @@ import {
   rolledBackTrials,
   writeSeedExports,
 } from "./history.js";
-import { judge } from "./improvement.js";
+import { type CheckReason, judge, memberSetKey, REDEPLOY_RULE } from "./improvement.js";
 import { reconcilePointer, relToRoot, signalTrader, withDeployLock, writePointer, writeSnapshot } from "./pointer.js";
 import { adaptiveThresholds, type GateThresholds } from "./thresholds.js";
 
@@ -80,6 +88,8 @@ export interface DeployCheckResult {
     /** True when an earlier identical result was reused (no backtest, no new row). */
     cached?: boolean;
     deployment?: DeploymentRecord;
+    /** Why: the rule's case that applied (`code`), in words (`text`), and the whole rule (`rule`, REDEPLOY_RULE). */
+    reason?: CheckReason;
     [k: string]: unknown;
   };
 }
@@ -129,7 +139,14 @@ async function deployCheckLocked(o: DeployCheckOptions): Promise<DeployCheckResu
   if ("improvementPct" in verdict) details.improvementPct = verdict.improvementPct;
   const base = { ts: o.nowMs, study, trial_id: best.trialId, trial_number: best.number, value: best.value };
 
+  const reasonCode = (code: string): CheckReason["code"] =>
+    (
+      ["first", "better", "members_changed", "same", "worse", "insufficient", "rolled_back", "no_trials"] as string[]
+    ).includes(code)
+      ? (code as CheckReason["code"])
+      : "no_candidate";
   const skip = (code: string, message: string): DeployCheckResult => {
+    details.reason = { code: reasonCode(code), text: message, rule: REDEPLOY_RULE };
     const prev = lastRow(o.db);
     const repeat =
       prev?.action === "SKIPPED" &&
@@ -147,41 +164,90 @@ async function deployCheckLocked(o: DeployCheckOptions): Promise<DeployCheckResu
     return { ok: true, action: "SKIPPED", summary: message, details: { ...details, cached: repeat } };
   };
 
-  if (verdict.kind === "same") return { ok: true, action: "NOOP", summary: `already deployed: ${trialTxt}`, details };
-  if (rolledBackTrials(o.db).has(`${study}|${best.trialId}`))
-    return skip("rolled_back", `${trialTxt} was rolled back by hand; waiting for a better trial`);
-  if (verdict.kind === "worse") return skip("worse", `${trialTxt}: ${verdict.reason}`);
-  if (verdict.kind === "insufficient") return skip("insufficient", `${trialTxt}: ${verdict.reason}`);
-
-  // what to deploy
-  let manifest: Manifest | undefined;
-  let source: string;
-  try {
-    const synced = readManifest(o.paths.manifest);
-    if (!synced)
-      return skip("no_ensemble", `no synced ensemble at ${o.paths.manifest}; run \`capp ensemble sync --once\``);
-    if (synced.study_name !== study)
-      return skip(
-        "ensemble_study",
-        `the synced ensemble is of study ${synced.study_name}, not ${study}; waiting for the next ensemble sync`,
-      );
-    if (c.deploy.mode === "single") {
-      const m = synced.members.find((x) => x.study_name === study && x.trial_id === best.trialId);
-      if (!m)
-        return skip(
-          "no_package",
-          `${trialTxt} has no validated model package in ensemble v${synced.version} (missing or damaged weights)`,
-        );
-      const dir = confinedPath(o.paths.root, m.package_path, `${o.paths.manifest} member package_path`);
-      manifest = singleModelManifest(o.paths.root, dir, o.nowMs);
-      source = relToRoot(o.paths, dir);
-    } else {
-      manifest = synced;
-      source = relToRoot(o.paths, o.paths.manifest);
+  // what would be deployed now: the synced ensemble (or the best trial's own package in "single" mode)
+  const pick = (): { manifest: Manifest; source: string } | { code: string; message: string } => {
+    try {
+      const synced = readManifest(o.paths.manifest);
+      if (!synced)
+        return {
+          code: "no_ensemble",
+          message: `no synced ensemble at ${o.paths.manifest}; run \`capp ensemble sync --once\``,
+        };
+      if (synced.study_name !== study)
+        return {
+          code: "ensemble_study",
+          message: `the synced ensemble is of study ${synced.study_name}, not ${study}; waiting for the next ensemble sync`,
+        };
+      if (c.deploy.mode === "single") {
+        const m = synced.members.find((x) => x.study_name === study && x.trial_id === best.trialId);
+        if (!m)
+          return {
+            code: "no_package",
+            message: `${trialTxt} has no validated model package in ensemble v${synced.version} (missing or damaged weights)`,
+          };
+        const dir = confinedPath(o.paths.root, m.package_path, `${o.paths.manifest} member package_path`);
+        return { manifest: singleModelManifest(o.paths.root, dir, o.nowMs), source: relToRoot(o.paths, dir) };
+      }
+      return { manifest: synced, source: relToRoot(o.paths, o.paths.manifest) };
+    } catch (err) {
+      return { code: "bad_ensemble", message: `the ensemble cannot be read: ${errorMessage(err)}` };
     }
-  } catch (err) {
-    return skip("bad_ensemble", `the ensemble cannot be read: ${errorMessage(err)}`);
+  };
+  const candidate = pick();
+
+  // rule (3): a changed member set of the deployed study is a candidate without a new best trial
+  const live = liveSnapshot(o.db, o.paths);
+  const changed =
+    "manifest" in candidate &&
+    live !== undefined &&
+    last?.study === study &&
+    live.key !== memberSetKey(candidate.manifest.members);
+  const changedTxt = () =>
+    "manifest" in candidate && live
+      ? `the synced ${c.deploy.mode === "single" ? "package" : `ensemble v${candidate.manifest.version}`} (${candidate.manifest.members.length} members) differs from deployment ${live.deployment}'s (${live.members} members)`
+      : "";
+  let reason: CheckReason;
+  if (verdict.kind === "same" || verdict.kind === "worse" || verdict.kind === "insufficient") {
+    if (verdict.kind !== "same" && rolledBackTrials(o.db).has(`${study}|${best.trialId}`))
+      return skip("rolled_back", `${trialTxt} was rolled back by hand; waiting for a better trial`);
+    if (!changed) {
+      if (verdict.kind === "same") {
+        const summary = `already deployed: ${trialTxt}`;
+        details.reason = {
+          code: "same",
+          text: `${summary}; the synced member set is the deployed one`,
+          rule: REDEPLOY_RULE,
+        };
+        return { ok: true, action: "NOOP", summary, details };
+      }
+      return skip(verdict.kind, `${trialTxt}: ${verdict.reason}`);
+    }
+    if (rolledBackKeys(o.db, o.paths).has(memberSetKey((candidate as { manifest: Manifest }).manifest.members)))
+      return skip(
+        "rolled_back",
+        `${changedTxt()}, but that member set was rolled back by hand; waiting for a new sync`,
+      );
+    reason = {
+      code: "members_changed",
+      text: `${changedTxt()}: redeploying through the gate (best trial unchanged: ${trialTxt})`,
+      rule: REDEPLOY_RULE,
+    };
+  } else {
+    if (rolledBackTrials(o.db).has(`${study}|${best.trialId}`))
+      return skip("rolled_back", `${trialTxt} was rolled back by hand; waiting for a better trial`);
+    reason = {
+      code: verdict.kind,
+      text:
+        verdict.kind === "first"
+          ? `first deployment, triggered by ${trialTxt}`
+          : `${trialTxt} is better than the deployed trial by ${Number.isFinite(verdict.improvementPct) ? verdict.improvementPct.toFixed(3) : verdict.improvementPct} %`,
+      rule: REDEPLOY_RULE,
+    };
   }
+  details.reason = reason;
+  if (!("manifest" in candidate)) return skip(candidate.code, candidate.message);
+  const manifest = candidate.manifest;
+  const source = candidate.source;
 
   // the gate
   const validation = o.validation ?? c.deploy.validation;
@@ -193,15 +259,20 @@ async function deployCheckLocked(o: DeployCheckOptions): Promise<DeployCheckResu
   const gateRule = c.deploy.gate;
   const gateKey = {
     manifest_version: manifest.version,
+    /** The verdict cache's key: the member set's content (./improvement.ts memberSetKey), not the version. */
+    members_key: memberSetKey(manifest.members),
     mode: c.deploy.mode,
     tier: gateRule === "seed" ? thresholds.tier : "relative",
+    trigger: reason.code,
   };
   if (validation) {
     const prev = lastRowForTrial(o.db, study, best.trialId);
+    const sameContent =
+      typeof prev?.details.members_key === "string"
+        ? prev.details.members_key === gateKey.members_key
+        : prev?.details.manifest_version === gateKey.manifest_version; // rows written before the key existed
     const sameKey =
-      prev?.details.manifest_version === gateKey.manifest_version &&
-      prev.details.mode === gateKey.mode &&
-      prev.details.tier === gateKey.tier;
+      prev !== undefined && sameContent && prev.details.mode === gateKey.mode && prev.details.tier === gateKey.tier;
     if (prev && sameKey && (prev.action === "FAILED_VALIDATION" || (prev.action === "READY" && !autoDeploy))) {
       const ok = prev.action === "READY";
       return {
@@ -259,7 +330,7 @@ async function deployCheckLocked(o: DeployCheckOptions): Promise<DeployCheckResu
   // between them is repaired by `reconcilePointer` at the next check), then the trader is signalled
   const alive = o.trader && isSameProcess(o.trader.pid, o.trader.startTicks) ? o.trader.pid : null;
   const record: DeploymentRecord = { ...pointer, source, pid: alive };
-  const message = `deployed ${c.deploy.mode === "single" ? "single model" : `ensemble v${manifest.version} (${manifest.model_count} members)`} as deployment ${n}, triggered by ${trialTxt}; ${passedTxt}`;
+  const message = `deployed ${c.deploy.mode === "single" ? "single model" : `ensemble v${manifest.version} (${manifest.model_count} members)`} as deployment ${n}, ${reason.code === "members_changed" ? "because its member set changed (best trial unchanged: " + trialTxt + ")" : `triggered by ${trialTxt}`}; ${passedTxt}`;
   recordAction(o.db, {
     ...base,
     action: "DEPLOYED",
@@ -309,4 +380,39 @@ export function trainedUntil(
     // unreadable storage: the span stays as configured (the gate itself reports storage errors)
   }
   return ms === undefined ? {} : { trainedUntilMs: ms, trainedUntilSource: source };
+}
+
+/** The live deployment's number, member count and member-set key (read from its snapshot); undefined when unreadable. */
+function liveSnapshot(
+  db: StateDb,
+  paths: WorkspacePaths,
+): { deployment: number; members: number; key: string } | undefined {
+  const live = deploymentStack(db).at(-1);
+  if (!live) return undefined;
+  try {
+    const m = readManifest(confinedPath(paths.root, live.manifest, "deployment snapshot"));
+    return m ? { deployment: live.deployment, members: m.members.length, key: memberSetKey(m.members) } : undefined;
+  } catch {
+    return undefined; // an unreadable snapshot: no comparison (reconcilePointer/readiness report it)
+  }
+}
+
+/** Member-set keys of the deployments rolled back by hand: such a set is not redeployed automatically. */
+function rolledBackKeys(db: StateDb, paths: WorkspacePaths): Set<string> {
+  const byNumber = new Map<number, DeploymentRecord>();
+  const out = new Set<string>();
+  for (const r of historyRows(db)) {
+    if (!r.deployment) continue;
+    byNumber.set(r.deployment.deployment, r.deployment);
+    if (r.action !== "ROLLBACK" || r.deployment.replaces === undefined) continue;
+    const gone = byNumber.get(r.deployment.replaces);
+    if (!gone) continue;
+    try {
+      const m = readManifest(confinedPath(paths.root, gone.manifest, "deployment snapshot"));
+      if (m) out.add(memberSetKey(m.members));
+    } catch {
+      // unreadable snapshot: nothing to compare with
+    }
+  }
+  return out;
 }

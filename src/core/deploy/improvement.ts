@@ -8,6 +8,7 @@
  * (|last| is floored at 1e-8 as in the original, so a last value of 0 makes any better value a
  * huge improvement). Only an improvement ≥ the threshold (percent) deploys.
  */
+import { createHash } from "node:crypto";
 
 /** The last deployment as the comparison needs it. */
 export interface LastDeployed {
@@ -52,4 +53,47 @@ export function judge(
   if (pct < minPct)
     return { kind: "insufficient", improvementPct: pct, reason: `improvement below ${minPct} %: ${txt}` };
   return { kind: "better", improvementPct: pct };
+}
+
+/**
+ * When a deployment is due without a new best trial (issue 10): the rule `deploy check` applies and
+ * reports as `details.reason` in `--json`.
+ */
+export const REDEPLOY_RULE =
+  "a candidate is (1) the first deployment, (2) a best trial better than the deployed one by at least " +
+  "deploy.minImprovementPct, or (3) a synced manifest of the deployed study whose member set (study, trial_id, " +
+  "package sha256) differs from the live deployment's snapshot, even with the same best trial (e.g. " +
+  "`ensemble sync --top-n 5` after 20); every candidate goes through the same gate; a member set that failed " +
+  "the gate is not validated again until it changes (an error while validating is not a verdict)";
+
+/** Why a check did what it did: `code` is stable (for scripts), `text` is for people; `rule` is REDEPLOY_RULE. */
+export interface CheckReason {
+  code:
+    | "first"
+    | "better"
+    | "members_changed"
+    | "same"
+    | "worse"
+    | "insufficient"
+    | "rolled_back"
+    | "no_candidate"
+    | "no_trials";
+  text: string;
+  rule: string;
+}
+
+/** The member identity the rule compares: `(study, trial_id, sha256)` of each member. */
+export interface MemberIdentity {
+  study_name: string;
+  trial_id: number;
+  sha256: string;
+}
+
+/**
+ * A key for a member set, independent of order and of the manifest's version/timestamps: sha256 (hex) of the
+ * sorted `study|trial_id|sha256` lines. Two manifests with the same key trade the same weights.
+ */
+export function memberSetKey(members: readonly MemberIdentity[]): string {
+  const lines = members.map((m) => `${m.study_name}|${m.trial_id}|${m.sha256}`).sort();
+  return createHash("sha256").update(lines.join("\n")).digest("hex");
 }

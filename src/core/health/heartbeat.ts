@@ -3,6 +3,17 @@
  * `timestamp` when that is null) + grace. The restart itself is the supervisor's job (the trader
  * spec carries the heartbeat file); this check reports it and exposes `ensemble_version` for the
  * reload decision (F-09).
+ *
+ * Clock steps (issue 9): the heartbeat is written by one process and read by another, so its age
+ * is measured on the wall clock (no monotonic clock is comparable across processes and reboots).
+ * Two guards keep a clock step from lying for longer than one poll interval:
+ * - a backward step: a heartbeat whose write time (`timestamp`) is more than the grace *ahead* of
+ *   now cannot have a negative age; it is reported as `warn` ("written in the future … the clock
+ *   stepped back"), not as fresh. A live trader writes its next heartbeat within one interval (its
+ *   timers are monotonic), which clears it; a dead one stays reported, instead of reading fresh
+ *   for as long as the step lasted;
+ * - a forward step: a live trader's heartbeat reads overdue until its next write, i.e. at most one
+ *   interval (the trader's sleep is monotonic); the detail says the write time so a step is visible.
  */
 import { readFileSync } from "node:fs";
 import type { HealthCheck } from "./types.js";
@@ -53,6 +64,14 @@ export function checkTraderHeartbeat(path: string, nowMs: number, graceSec: numb
   const base = hb.nextPollMs ?? hb.timestampMs;
   if (base === null)
     return { name: "trader_heartbeat", status: "warn", detail: `heartbeat ${path} has no times`, data: { ...hb } };
+  const ahead = hb.timestampMs === null ? 0 : Math.round((hb.timestampMs - nowMs) / 1000);
+  if (ahead > graceSec)
+    return {
+      name: "trader_heartbeat",
+      status: "warn",
+      detail: `heartbeat written ${ahead} s in the future (the clock stepped back, or the writer's clock is ahead): its age is unknown; it reads as not fresh until the trader writes again`,
+      data: { ...hb, aheadSec: ahead },
+    };
   const late = Math.round((nowMs - base) / 1000);
   if (nowMs > base + graceSec * 1000)
     return {

@@ -21,8 +21,14 @@ export interface PhaseLease {
   /** Process group the phase leads (stopped as a whole). */
   pgid: number;
   startedAt: number;
-  /** Last sign of life: the newest log growth seen by a tick. */
+  /** Last sign of life: the newest log growth seen by a tick (wall clock, for display and old leases). */
   heartbeatAt: number;
+  /** The same moment on CLOCK_MONOTONIC (./mono.ts), which the stall timeout is measured on (issue 9). */
+  heartbeatMono?: number;
+  /** The boot `heartbeatMono` belongs to (`/proc/sys/kernel/random/boot_id`). */
+  boot?: string | null;
+  /** Log size in bytes at the last sign of life: growth is progress, whatever the file times say. */
+  logSize?: number;
   /** Log file (workspace-relative) and exit-status file (absolute). */
   log: string;
   exitFile: string;

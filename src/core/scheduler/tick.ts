@@ -16,6 +16,7 @@
  * Concurrent ticks are serialised by a tick lock in the state DB (held by pid + start time).
  */
 
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CappConfig } from "../config/schema.js";
@@ -28,6 +29,7 @@ import { terminateProcess } from "../supervisor/terminate.js";
 import type { WorkspacePaths } from "../workspace/paths.js";
 import { nextRunAfter, parseSchedule } from "./calendar.js";
 import { launchDetached, probe } from "./launch.js";
+import { bootId, type MonoStamp, monoElapsed, monotonicMs } from "./mono.js";
 import { narrowSpace } from "./narrow.js";
 import { type CurrentRun, loadState, type SchedulerState, saveState } from "./state.js";
 
@@ -56,6 +58,11 @@ export interface TickOptions {
   autoDeploy?: (study: string) => Promise<{ ok: boolean; action: string; summary: string }>;
   /** Real ms between SIGTERM and SIGKILL when stopping a stalled phase (default 10 000). */
   stopGraceMs?: number;
+  /**
+   * CLOCK_MONOTONIC ms now (default `monotonicMs()`): the clock of the lease's stall timeout and of the
+   * tick lock's age, so a wall-clock step neither kills a healthy phase nor keeps a stalled one (issue 9).
+   */
+  monoMs?: number;
 }
 
 /** What a tick did. */
@@ -102,12 +109,14 @@ export function defaultCommand(config: CappConfig, root: string): (p: PhaseComma
 
 const LOCK = "scheduler.tick_lock";
 
-function acquireLock(db: StateDb, nowMs: number): boolean {
-  const me = { pid: process.pid, startTicks: processStartTicks(process.pid) ?? 0, at: nowMs };
+function acquireLock(db: StateDb, nowMs: number, mono: MonoStamp): boolean {
+  const me = { pid: process.pid, startTicks: processStartTicks(process.pid) ?? 0, at: nowMs, ...mono };
   return db.db
     .transaction(() => {
       const held = db.getKv<typeof me>(LOCK);
-      if (held && held.pid !== process.pid && isSameProcess(held.pid, held.startTicks) && nowMs - held.at < 30 * 60_000)
+      // the lock's age on the monotonic clock when it was taken in this boot, else on the wall clock
+      const age = monoElapsed(held, mono) ?? (held ? nowMs - held.at : 0);
+      if (held && held.pid !== process.pid && isSameProcess(held.pid, held.startTicks) && age < 30 * 60_000)
         return false;
       db.setKv(LOCK, me, nowMs);
       return true;
@@ -123,7 +132,7 @@ function releaseLock(db: StateDb): void {
 export async function schedulerTick(o: TickOptions): Promise<TickResult> {
   const sc = o.config.scheduler;
   const schedule = parseSchedule(sc.schedule, sc.day, sc.time);
-  if (!acquireLock(o.db, o.nowMs))
+  if (!acquireLock(o.db, o.nowMs, monoNow(o)))
     return finish(o, loadState(o.db), false, "busy", "another scheduler tick is running", {}, false);
   try {
     return await tickLocked(o, schedule);
@@ -163,8 +172,25 @@ async function tickLocked(o: TickOptions, schedule: ReturnType<typeof parseSched
     const p = probe({ ...l, logPath });
     if (p.state === "running") {
       const staleMs = sc.leaseStaleMin * 60_000;
-      if (o.nowMs - p.heartbeatAt <= staleMs) {
-        l.heartbeatAt = p.heartbeatAt;
+      const mono = monoNow(o);
+      const size = logSize(logPath);
+      let quietMs: number;
+      const since = monoElapsed(
+        l.heartbeatMono === undefined ? undefined : { mono: l.heartbeatMono, boot: l.boot },
+        mono,
+      );
+      if (since !== undefined) {
+        // the log grew since the last sign of life → progress now; else quiet for `since` on the monotonic clock
+        const grew = size !== undefined && size !== l.logSize;
+        quietMs = grew ? 0 : since;
+        if (grew) Object.assign(l, { heartbeatAt: o.nowMs, heartbeatMono: mono.mono, boot: mono.boot, logSize: size });
+      } else {
+        // a lease from before the monotonic stamp: wall clock, never a negative age after a backward step
+        quietMs = Math.max(0, o.nowMs - p.heartbeatAt);
+        Object.assign(l, { heartbeatMono: mono.mono, boot: mono.boot, logSize: size });
+      }
+      if (quietMs <= staleMs) {
+        if (since === undefined) l.heartbeatAt = Math.min(p.heartbeatAt, o.nowMs);
         return finish(
           o,
           s,
@@ -321,7 +347,21 @@ function launchPhase(o: TickOptions, cur: CurrentRun, phase: 1 | 2, spaceFile?: 
   const log = join("logs", `scheduler_phase${phase}.log`);
   const exitFile = join(o.paths.deployments, "two_phase", `${cur.id}_phase${phase}.exit`);
   const l = launchDetached(argv, { cwd: o.paths.root, logPath: join(o.paths.root, log), exitFile });
-  cur.lease = { phase, study, trials, ...l, startedAt: o.nowMs, heartbeatAt: o.nowMs, log, exitFile, argv };
+  const mono = monoNow(o);
+  cur.lease = {
+    phase,
+    study,
+    trials,
+    ...l,
+    startedAt: o.nowMs,
+    heartbeatAt: o.nowMs,
+    heartbeatMono: mono.mono,
+    boot: mono.boot,
+    logSize: logSize(join(o.paths.root, log)) ?? 0,
+    log,
+    exitFile,
+    argv,
+  };
 }
 
 function startPhase1(o: TickOptions, s: SchedulerState): void {
@@ -408,9 +448,10 @@ export async function schedulerStop(o: StopOptions): Promise<TickResult> {
   const sc = o.config.scheduler;
   const schedule = parseSchedule(sc.schedule, sc.day, sc.time);
   const t: TickOptions = { paths: o.paths, config: o.config, db: o.db, nowMs: o.nowMs };
-  const until = Date.now() + (o.lockWaitMs ?? 30_000);
-  while (!acquireLock(o.db, o.nowMs)) {
-    if (Date.now() > until)
+  // a wait inside this process: measured on performance.now() (monotonic), not the wall clock
+  const until = performance.now() + (o.lockWaitMs ?? 30_000);
+  while (!acquireLock(o.db, o.nowMs, monoNow(t))) {
+    if (performance.now() > until)
       return finish(t, loadState(o.db), false, "busy", "a scheduler tick is running; try again", {}, false);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -438,5 +479,19 @@ export async function schedulerStop(o: StopOptions): Promise<TickResult> {
     return finish(t, s, true, "stopped", why, { pid: l?.pid ?? null, how });
   } finally {
     releaseLock(o.db);
+  }
+}
+
+/** The monotonic "now" of a tick (injected `monoMs`, else CLOCK_MONOTONIC) with this boot's id. */
+function monoNow(o: TickOptions): MonoStamp {
+  return { mono: o.monoMs ?? monotonicMs(), boot: bootId() };
+}
+
+/** Size in bytes of a phase's log, or undefined before it exists. */
+function logSize(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
   }
 }
