@@ -236,6 +236,7 @@ describe("stale RUNNING trials (F-17)", () => {
     if (!existsSync(join(REPO, "dist", "cli.js"))) throw new Error("dist/ missing: run `npm run build` first");
     const root = tempDir("capp-train-kill-");
     mkdirSync(join(root, "databases"));
+    mkdirSync(join(root, "deployments")); // a capp workspace (only init and demo create one)
     const paths = {
       root,
       barsDb: join(root, "databases", "bars.db"),
@@ -294,6 +295,7 @@ describe("capp train --workers (built CLI, real processes)", () => {
   it("two workers share one study; SIGTERM fails their running trials as 'interrupted' and exits 0", async () => {
     const root = tempDir("capp-train-workers-");
     mkdirSync(join(root, "databases"));
+    mkdirSync(join(root, "deployments")); // a capp workspace (only init and demo create one)
     const optunaDb = join(root, "databases", "optuna_cappuccino.db");
     const { copyFileSync } = await import("node:fs");
     copyFileSync(ws.barsDb, join(root, "databases", "bars.db"));
