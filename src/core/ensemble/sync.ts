@@ -95,7 +95,7 @@ export interface Skipped {
   code: string;
   reason: string;
   dir?: string;
-  /** What to do about it (set for `ambiguous` and `other_trial`). */
+  /** What to do about it (set for `ambiguous`, `other_trial` and the `artifact_*` codes). */
   fix?: string;
 }
 
