@@ -169,14 +169,17 @@ export function registerAutomation(program: Command, globals: () => GlobalOption
     .option("--systemd", "systemd user units and timers")
     .option("--crontab", "crontab lines")
     .option("--out <dir>", "where to write (default deployments/os-scheduler)")
-    .action(async (f: { systemd?: boolean; crontab?: boolean; out?: string }) => {
+    .option("--role <role>", "all (jobs + watchdog/trader) | training (only a `capp train` service)", "all")
+    .action(async (f: { systemd?: boolean; crontab?: boolean; out?: string; role: string }) => {
       const opts = globals();
       const ctx = await makeCtx(opts);
       const { ConfigError } = await import("../core/errors.js");
       if (!f.systemd === !f.crontab)
         throw new ConfigError("choose one of --systemd or --crontab", "e.g. capp automation install --systemd");
       const { writeOsSchedule } = await import("../host/install.js");
-      const r = writeOsSchedule(ctx.loaded, ctx.paths, f.systemd ? "systemd" : "crontab", cappBin(), f.out);
+      if (f.role !== "all" && f.role !== "training")
+        throw new ConfigError(`unknown --role ${f.role}`, "use --role all or --role training");
+      const r = writeOsSchedule(ctx.loaded, ctx.paths, f.systemd ? "systemd" : "crontab", cappBin(), f.out, f.role);
       if (opts.json) return printJson({ ok: true, ...r });
       for (const file of r.files) say(opts, `wrote ${file}`);
       say(opts, r.next);

@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LoadedConfig } from "../core/config/load.js";
+import { ConfigError } from "../core/errors.js";
 import type { WorkspacePaths } from "../core/workspace/paths.js";
 import { renderPackageTemplate } from "../core/workspace/templates.js";
 import { JOBS } from "./jobs.js";
@@ -31,17 +32,47 @@ export function jobCommand(job: string): string[] {
 
 const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
 
-/** Write the files; returns them and what to run next. */
+/**
+ * What a machine runs: `all` (one machine: the jobs and the watchdog/trader) or `training` (a
+ * training-only machine of a shared PostgreSQL study: one `capp train` service, nothing else).
+ */
+export type InstallRole = "all" | "training";
+
+/**
+ * Write the files; returns them and what to run next.
+ * @throws ConfigError for `role: "training"` with `kind: "crontab"`.
+ */
 export function writeOsSchedule(
   loaded: LoadedConfig,
   paths: WorkspacePaths,
   kind: "systemd" | "crontab",
   bin: string,
   outDir?: string,
+  role: InstallRole = "all",
 ): { files: string[]; next: string } {
   const out = outDir ?? join(paths.deployments, "os-scheduler");
-  mkdirSync(out, { recursive: true });
   const base = [process.execPath, bin, "-w", paths.root];
+  if (role === "training") {
+    if (kind !== "systemd")
+      throw new ConfigError(
+        "--role training writes a systemd service only (capp train is long-running)",
+        "use capp automation install --systemd --role training",
+      );
+    mkdirSync(out, { recursive: true });
+    const svc = join(out, "capp-train.service");
+    writeFileSync(
+      svc,
+      renderPackageTemplate("config/systemd/capp-train.service", {
+        root: paths.root,
+        exec: [...base, "train"].map(q).join(" "),
+      }),
+    );
+    return {
+      files: [svc],
+      next: "copy it to ~/.config/systemd/user/, then: systemctl --user daemon-reload && systemctl --user enable --now capp-train.service",
+    };
+  }
+  mkdirSync(out, { recursive: true });
   const files: string[] = [];
   const jobs = JOBS.filter((j) => j.enabled(loaded));
   const exec = (args: string[]) => [...base, ...args].map(q).join(" ");

@@ -7,7 +7,7 @@
  * "SKIPPED: apt-get install postgresql" (CI installs the package, so it runs them).
  */
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -81,6 +81,9 @@ export async function startPgCluster(): Promise<PgCluster> {
   writeFileSync(pwfile, `${password}\n`);
   execFileSync("mkdir", ["-p", socketDir]);
   if (isRoot) {
+    // the test run's private temp folder (0700) must let the postgres user through to its cluster
+    const parent = tmpdir();
+    if (parent !== "/tmp") chmodSync(parent, (statSync(parent).mode & 0o777) | 0o011);
     const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
     const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
     for (const p of [dir, socketDir, pwfile]) chownSync(p, uid, gid);

@@ -15,9 +15,9 @@
  *   run, so two concurrent syncs cannot both publish the same version with different members.
  * - A selection with no valid member is never written: the last good ensemble keeps serving.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import lockfile from "proper-lockfile";
 import type { CappConfig } from "../config/schema.js";
 import { CappError, DataError, ExitCode, LockError } from "../errors.js";
@@ -25,6 +25,13 @@ import { discoverWeights, type WeightsCandidate } from "../models/discovery.js";
 import { actorDims, ambiguityText, compatibleTrials, trialText } from "../models/import.js";
 import { readPackage, readProvenance, writePackage } from "../models/package.js";
 import { FEATURES, type ModelMeta, type TrialInfo } from "../models/types.js";
+import {
+  ArtifactError,
+  type ArtifactStore,
+  FileSystemArtifactStore,
+  fetchPackageArtifacts,
+  trialArtifacts,
+} from "../optuna/artifacts.js";
 import type { StudyStorage } from "../optuna/reader.js";
 import { openStudyStorage } from "../optuna/storage.js";
 import { writeFileAtomicSync } from "../state/atomic.js";
@@ -50,6 +57,12 @@ export interface SyncOptions {
   nowMs: number;
   /** Convert `actor.pth`-only trial folders to ONNX on the fly (`--import-pth`, see models/pth.ts). */
   importPth?: boolean;
+  /**
+   * The Optuna artifact store the training machines upload packages to (config `artifacts.path`).
+   * When set, a trial with package artifacts takes its weights from there (checked by sha256
+   * against its `model.json`); folder discovery is only for trials without artifacts.
+   */
+  artifactStore?: ArtifactStore;
 }
 
 /** Sync options from the config: top-N, objective, tickers, timeframe and folder templates. */
@@ -69,6 +82,7 @@ export function syncOptionsFromConfig(
     timeframe: c.trading.timeframe,
     templates: c.models.templates,
     nowMs,
+    ...(c.artifacts?.path ? { artifactStore: new FileSystemArtifactStore(resolve(paths.root, c.artifacts.path)) } : {}),
     ...extra,
   };
 }
@@ -81,7 +95,7 @@ export interface Skipped {
   code: string;
   reason: string;
   dir?: string;
-  /** What to do about it (set for `ambiguous` and `other_trial`). */
+  /** What to do about it (set for `ambiguous`, `other_trial` and the `artifact_*` codes). */
   fix?: string;
 }
 
@@ -179,17 +193,28 @@ export async function syncEnsemble(opts: SyncOptions): Promise<SyncResult> {
   }
   try {
     const storage = openStudyStorage(opts.paths.optunaDb);
+    // a dry run fetches artifacts into its own temp folder, removed at the end
+    const fetchRoot =
+      opts.dryRun && opts.artifactStore
+        ? mkdtempSync(join(tmpdir(), "capp-artifact-fetch-"))
+        : join(opts.paths.ensembleDir, ARTIFACT_CACHE_DIR);
     try {
-      return await syncWith(storage, opts, lost);
+      return await syncWith(storage, opts, lost, fetchRoot);
     } finally {
       storage.close();
+      if (opts.dryRun && opts.artifactStore) rmSync(fetchRoot, { recursive: true, force: true });
     }
   } finally {
     await release?.().catch(() => undefined);
   }
 }
 
-async function syncWith(storage: StudyStorage, opts: SyncOptions, lost: { err?: Error }): Promise<SyncResult> {
+async function syncWith(
+  storage: StudyStorage,
+  opts: SyncOptions,
+  lost: { err?: Error },
+  fetchRoot: string,
+): Promise<SyncResult> {
   const { paths, study } = opts;
   const dirs = storage.directions(study);
   const counts = storage.stateCounts(study);
@@ -215,9 +240,17 @@ async function syncWith(storage: StudyStorage, opts: SyncOptions, lost: { err?: 
     if (selected.length >= opts.topN) break;
     const r = ranked[i++];
     const direction = (r.direction === "MINIMIZE" ? "minimize" : "maximize") as "maximize" | "minimize";
-    const disc = discoverWeights(paths.root, r.number, opts.timeframe, { templates: opts.templates, study });
     const base = { trial_number: r.number, trial_id: r.trialId, value: jsonValue(r.value) };
-    if (opts.importPth) disc.candidates = await pthCandidates(disc.candidates, opts); // issue 16 hook
+    // weights from the trial's artifacts first (provenance by construction), else folder discovery
+    const fromArtifacts = opts.artifactStore ? artifactCandidate(storage, opts, r, fetchRoot) : null;
+    if (fromArtifacts && "code" in fromArtifacts) {
+      skipped.push({ ...base, ...fromArtifacts });
+      continue;
+    }
+    const disc = fromArtifacts
+      ? { candidates: [fromArtifacts] }
+      : discoverWeights(paths.root, r.number, opts.timeframe, { templates: opts.templates, study });
+    if (opts.importPth && !fromArtifacts) disc.candidates = await pthCandidates(disc.candidates, opts); // issue 16 hook
     if (disc.candidates.length === 0) {
       skipped.push({ ...base, code: "missing", reason: "no weights in any configured folder" });
       continue;
@@ -442,6 +475,65 @@ function attribution(
     : [{ study: opts.study, trialId: r.trialId, number: r.number, state: "COMPLETE" }, ...fits];
   const { reason, fix } = ambiguityText(srcRel, all);
   return { code: "ambiguous", reason: `${reason}; fix: ${fix}`, fix };
+}
+
+/** Name of the folder (in the ensemble dir) holding packages fetched from the artifact store. */
+export const ARTIFACT_CACHE_DIR = "artifacts";
+
+/**
+ * The package of trial `r` from the artifact store, as a folder candidate: fetched (after the
+ * sha256 check) into `<fetchRoot>/<actor.onnx artifact id>` (`<ensemble>/artifacts`; a fresh temp
+ * folder on a dry run).
+ * A folder already fetched for the same artifact ids is reused (artifacts are immutable by id; the
+ * copy was checked when fetched, and validation checks it again).
+ * @returns null when the trial has no package artifacts (use folder discovery); a skip (code
+ *   `artifact_mismatch` for bytes that do not match `model.json`, `artifact_missing` for an absent
+ *   artifact, `artifact_invalid` otherwise) when the artifacts cannot be used.
+ */
+function artifactCandidate(
+  storage: StudyStorage,
+  opts: SyncOptions,
+  r: { number: number; trialId: number },
+  fetchRoot: string,
+): WeightsCandidate | { code: string; reason: string; fix: string } | null {
+  const store = opts.artifactStore!;
+  const d = storage.getTrial(opts.study, r.number);
+  if (!d || d.trialId !== r.trialId) return null;
+  const metas = trialArtifacts(d.systemAttrs);
+  const onnx = metas.find((m) => m.filename === "actor.onnx");
+  const mj = metas.find((m) => m.filename === "model.json");
+  if (!onnx && !mj) return null;
+  const id = safe(onnx?.artifact_id ?? mj!.artifact_id);
+  const dir = join(fetchRoot, id);
+  const marker = join(dir, ".artifacts");
+  const ids = metas.map((m) => `${m.filename}=${m.artifact_id}`).join("\n");
+  let fetched = false;
+  try {
+    fetched = readFileSync(marker, "utf8") === ids && existsSync(join(dir, "actor.onnx"));
+  } catch {
+    fetched = false;
+  }
+  if (!fetched) {
+    const where = `trial ${r.number} (id ${r.trialId}) of study ${opts.study}`;
+    try {
+      fetchPackageArtifacts(store, d.systemAttrs, dir, where);
+    } catch (err) {
+      if (!(err instanceof ArtifactError)) throw err;
+      const code = `artifact_${err.kind}`;
+      return { code, reason: err.message, fix: err.fix ?? "re-upload the package from the training machine" };
+    }
+    writeFileAtomicSync(marker, ids);
+  }
+  return {
+    dir,
+    template: `artifacts:${store.where}`,
+    layout: "flat",
+    hasOnnx: true,
+    hasPth: false,
+    hasMeta: true,
+    hasProvenance: false,
+    studyScoped: true,
+  };
 }
 
 function safe(s: string): string {

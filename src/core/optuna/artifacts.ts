@@ -15,6 +15,22 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import { DataError } from "../errors.js";
 
+/**
+ * An artifact that cannot be used, with why: `mismatch` (actor.onnx's sha256 differs from
+ * model.json's), `missing` (absent from the store) or `invalid` (anything else: no/bad model.json,
+ * half a package, a filename uploaded twice, an altered id). A DataError (exit 3).
+ */
+export class ArtifactError extends DataError {
+  constructor(
+    readonly kind: "mismatch" | "missing" | "invalid",
+    message: string,
+    fix: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, fix, options);
+  }
+}
+
 /** Trial system-attribute prefix of an artifact (`optuna.artifacts._upload.ARTIFACTS_ATTR_PREFIX`). */
 export const ARTIFACTS_ATTR_PREFIX = "artifacts:";
 
@@ -55,7 +71,8 @@ export class FileSystemArtifactStore implements ArtifactStore {
     try {
       return readFileSync(join(this.base, id));
     } catch (err) {
-      throw new DataError(
+      throw new ArtifactError(
+        "missing",
         `artifact ${id} is missing from the artifact store ${this.base}`,
         "check artifacts.path points at the folder the training machines upload to (shared/network folder)",
         { cause: err },
@@ -66,7 +83,11 @@ export class FileSystemArtifactStore implements ArtifactStore {
 
 function checkId(id: string): void {
   if (!/^[A-Za-z0-9._-]+$/.test(id) || id.startsWith(".")) {
-    throw new DataError(`artifact id "${id}" is not a plain file name`, "the trial attribute was altered; re-upload");
+    throw new ArtifactError(
+      "invalid",
+      `artifact id "${id}" is not a plain file name`,
+      "the trial attribute was altered; re-upload",
+    );
   }
 }
 
@@ -151,7 +172,8 @@ export function fetchPackageArtifacts(
   const pick = (name: string) => {
     const m = metas.filter((x) => x.filename === name);
     if (m.length > 1)
-      throw new DataError(
+      throw new ArtifactError(
+        "invalid",
         `${where} has ${m.length} artifacts named ${name}`,
         "keep one upload per file name per trial",
       );
@@ -161,7 +183,8 @@ export function fetchPackageArtifacts(
   const onnx = pick("actor.onnx");
   if (!mj && !onnx) return null;
   if (!mj || !onnx) {
-    throw new DataError(
+    throw new ArtifactError(
+      "invalid",
       `${where} has ${mj ? "model.json" : "actor.onnx"} but not ${mj ? "actor.onnx" : "model.json"} as artifacts`,
       "re-run the trial or upload both files of the package",
     );
@@ -171,14 +194,21 @@ export function fetchPackageArtifacts(
   try {
     sha = (JSON.parse(jsonBytes.toString("utf8")) as { sha256?: unknown }).sha256;
   } catch (err) {
-    throw new DataError(`${where}: artifact model.json is not JSON`, "re-upload the package", { cause: err });
+    throw new ArtifactError("invalid", `${where}: artifact model.json is not JSON`, "re-upload the package", {
+      cause: err,
+    });
   }
   if (typeof sha !== "string" || !/^[0-9a-f]{64}$/.test(sha))
-    throw new DataError(`${where}: artifact model.json has no sha256`, "re-upload a package written by capp train");
+    throw new ArtifactError(
+      "invalid",
+      `${where}: artifact model.json has no sha256`,
+      "re-upload a package written by capp train",
+    );
   const onnxBytes = store.get(onnx.artifact_id);
   const got = createHash("sha256").update(onnxBytes).digest("hex");
   if (got !== sha) {
-    throw new DataError(
+    throw new ArtifactError(
+      "mismatch",
       `${where}: artifact actor.onnx (${onnx.artifact_id} in ${store.where}) has sha256 ${got}, model.json says ${sha}`,
       "the artifact was altered or half-copied: re-upload it from the training machine",
     );
