@@ -50,7 +50,12 @@ describe("capp demo --quick", () => {
       expect(md).toMatch(/refused: /);
       expect(rep.replay.bars).toBe(0);
       expect(existsSync(join(dir, "deployments/deployment.json"))).toBe(false);
+      // no NaN chart and no chart embedded when nothing was replayed (review2 R3)
+      expect(md).not.toContain("![equity](chart.svg)");
+      expect(readFileSync(rep.files.chart, "utf8")).toContain("no trading: the gate refused");
     }
+    expect(readFileSync(rep.files.chart, "utf8")).not.toMatch(/NaN|undefined|Infinity/);
+    expect(readFileSync(rep.files.equity, "utf8")).not.toMatch(/NaN|undefined/);
     expect(md).toContain("Sharpe / Sortino (annualised)");
     expect(typeof rep.deployments[0].summary).toBe("object"); // JSON, not a string
     expect(rep.training.best.value).toBe(Number(rep.training.best.value.toPrecision(6))); // rounded for people
