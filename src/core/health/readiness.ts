@@ -193,7 +193,9 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
       add(
         "ensemble manifest",
         problems.length === 0,
-        problems.length ? problems.join("; ") : `v${m.version}: ${m.model_count} members, files and sha256 verified`,
+        problems.length
+          ? problems.join("; ")
+          : `v${m.version}: ${m.model_count} ${m.model_count === 1 ? "member" : "members"}, files and sha256 verified`,
         "run `capp ensemble sync --once` (it re-copies members into the store)",
       );
     }
@@ -217,7 +219,7 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
   add(
     "ensemble size",
     members >= Math.max(1, want),
-    `${members} members, need ${Math.max(1, want)}${capNote}`,
+    `${members} ${members === 1 ? "member" : "members"}, need ${Math.max(1, want)}${capNote}`,
     "run `capp ensemble sync --once`, or lower --min-models / ENSEMBLE_TOP_N",
   );
   // member tickers ⊆ trading tickers (the trader refuses a member trading a ticker it does not, F-16)
