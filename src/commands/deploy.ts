@@ -196,17 +196,26 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
             opts,
             `deployments/deployment.json names deployment ${pointer.deployment} (ensemble v${pointer.version} of ${pointer.study}, trial ${pointer.trial_number}, since ${pointer.deployed_at}): the trader loads it, but its history is not in a state DB here`,
           );
-        else say(opts, "no deployment yet: the trader follows the synced ensemble; run `capp deploy check`");
+        else
+          say(
+            opts,
+            "no deployment yet: the trader has nothing to trade until `capp deploy check` passes the validation gate",
+          );
         return;
       }
       try {
         const s = showDeployments(db, f.limit ?? 20);
         if (opts.json) return printJson({ ...s, state_db: "ok", pointer });
-        if (!s.live) say(opts, "no deployment yet: the trader follows the synced ensemble; run `capp deploy check`");
-        else
+        if (!s.live) {
+          const refused = s.history.filter((h) => h.action === "FAILED_VALIDATION").at(-1);
           say(
             opts,
-            `live: deployment ${s.live.deployment} — ensemble v${s.live.version} of ${s.live.study}, trial ${s.live.trial_number} (trial_id ${s.live.trial_id}) value ${s.live.value}, since ${s.live.deployed_at}\n  snapshot ${s.live.manifest}`,
+            `no deployment yet: the trader has nothing to trade until \`capp deploy check\` passes the validation gate${refused ? ` (last check, ${new Date(refused.ts).toISOString().slice(0, 16)}Z: FAILED_VALIDATION)` : ""}`,
+          );
+        } else
+          say(
+            opts,
+            `live: deployment ${s.live.deployment} — ensemble v${s.live.version} of ${s.live.study}, trial ${s.live.trial_number} (trial_id ${s.live.trial_id}) value ${s.live.value === null || s.live.value === undefined ? "n/a" : Number(s.live.value.toPrecision(6))}, since ${s.live.deployed_at}\n  snapshot ${s.live.manifest}`,
           );
         if (s.stack.length > 1) say(opts, `rollback goes to deployment ${s.stack[s.stack.length - 2].deployment}`);
         for (const h of s.history)

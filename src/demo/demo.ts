@@ -104,6 +104,8 @@ export interface DemoGate {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** A CSV cell: a finite number with 4 decimals, or empty (never `undefined` or `NaN`). */
+const csvNum = (x: number | null | undefined) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(4) : "");
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 /** A difference of two returns, in percentage points. */
 const pp = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(2)} pp`;
@@ -369,7 +371,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     };
     writeFileSync(
       files.equity,
-      `timestamp,equity,btc_hodl,ew_hodl\n${eq.map((e) => `${iso(e.bar_time)},${e.equity.toFixed(4)},${e.benchmark?.btc_hodl?.toFixed(4)},${e.benchmark?.ew_hodl?.toFixed(4)}`).join("\n")}\n`,
+      `timestamp,equity,btc_hodl,ew_hodl\n${eq.map((e) => `${iso(e.bar_time)},${csvNum(e.equity)},${csvNum(e.benchmark?.btc_hodl)},${csvNum(e.benchmark?.ew_hodl)}`).join("\n")}\n`,
     );
     writeFileSync(
       files.chart,
@@ -384,6 +386,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
         960,
         480,
         markers,
+        "no trading: the gate refused the ensemble, so nothing was deployed or replayed",
       ),
     );
     const report: DemoReport = {
@@ -448,9 +451,13 @@ function markdown(r: DemoReport, deployedDuring: number): string {
         ].join("\n")
       : "No replay: the gate deployed nothing (see above why).",
     "",
-    "![equity](chart.svg)",
-    "",
-    "Chart: ▲ buy, ▼ sell, ✕ stop (loss, trailing or portfolio), dashed line: a deployment.",
+    ...(r.replay.bars > 0
+      ? [
+          "![equity](chart.svg)",
+          "",
+          "Chart: ▲ buy, ▼ sell, ✕ stop (loss, trailing or portfolio), dashed line: a deployment.",
+        ]
+      : ["No chart: no bar was replayed."]),
     "",
     `## Trades (${r.trades.length})`,
     "",

@@ -31,4 +31,22 @@ describe("equity chart", () => {
     expect(labels[0]).toEqual(["start", "2022-08-02"]);
     expect(labels.at(-1)).toEqual(["end", "2022-08-03"]);
   });
+
+  it("an empty series (the gate refused: nothing replayed) draws a note, never NaN (review2 R3)", () => {
+    const empty = equityChartSvg("refused", [], [{ name: "ensemble", color: "#000", values: [] }], 960, 480, [
+      { time: T0, kind: "deploy" },
+    ]);
+    expect(empty).not.toMatch(/NaN|undefined|Infinity/);
+    expect(empty).toContain("no equity to chart: nothing was traded");
+    const note = equityChartSvg("refused", [], [], 960, 480, [], "no trading: the gate refused");
+    expect(note).toContain("no trading: the gate refused");
+    const allNaN = equityChartSvg("t", [T0, T0 + H], [{ name: "x", color: "#000", values: [Number.NaN, Number.NaN] }]);
+    expect(allNaN).not.toMatch(/NaN|Infinity/);
+  });
+
+  it("one point draws finite axes", () => {
+    const one = equityChartSvg("t", [T0], [{ name: "x", color: "#000", values: [1000] }]);
+    expect(one).not.toMatch(/NaN|undefined|Infinity/);
+    expect(one).toContain(">2022-08-02<");
+  });
 });

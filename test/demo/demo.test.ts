@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { capp } from "../helpers/workspace.js";
 import { sharedQuickDemo } from "./sharedDemo.js";
 
 describe("capp demo --quick", () => {
@@ -50,8 +51,23 @@ describe("capp demo --quick", () => {
       expect(md).toMatch(/refused: /);
       expect(rep.replay.bars).toBe(0);
       expect(existsSync(join(dir, "deployments/deployment.json"))).toBe(false);
+      // no NaN chart and no chart embedded when nothing was replayed (review2 R3)
+      expect(md).not.toContain("![equity](chart.svg)");
+      expect(readFileSync(rep.files.chart, "utf8")).toContain("no trading: the gate refused");
+      // readiness fails "deployment", naming the gate's refusal (review2 R1)
+      const ready = capp(["-w", dir, "--json", "readiness", "check"]);
+      expect(ready.code).toBe(1);
+      const dep = (JSON.parse(ready.stdout).checks as { name: string; ok: boolean; detail: string }[]).find(
+        (c) => c.name === "deployment",
+      );
+      expect(dep?.ok).toBe(false);
+      expect(dep?.detail).toMatch(
+        /^nothing deployed: the last deploy check .* was refused by the validation gate: .*failed validation/,
+      );
     }
-    expect(md).toContain("Sharpe / Sortino (annualised)");
+    expect(readFileSync(rep.files.chart, "utf8")).not.toMatch(/NaN|undefined|Infinity/);
+    expect(readFileSync(rep.files.equity, "utf8")).not.toMatch(/NaN|undefined/);
+    expect(md).toContain(g.passed ? "Sharpe / Sortino (annualised)" : "No replay: the gate deployed nothing");
     expect(typeof rep.deployments[0].summary).toBe("object"); // JSON, not a string
     expect(rep.training.best.value).toBe(Number(rep.training.best.value.toPrecision(6))); // rounded for people
     expect(existsSync(rep.files.chart)).toBe(true);

@@ -171,7 +171,9 @@ describe("readiness check matches what the trader needs", () => {
 
     expect(capp(["-w", dir, "-q", "data", "import", "--sample"]).code).toBe(0);
     const ok = checks(dir);
-    expect(ok.code, JSON.stringify(ok.checks)).toBe(0);
+    // nothing is deployed here, so only "deployment" fails (review2 R1)
+    expect(ok.code, JSON.stringify(ok.checks)).toBe(1);
+    expect(ok.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(["deployment"]);
     expect(ok.checks.find((c) => c.name === "bars")?.ok).toBe(true);
     expect(ok.checks.find((c) => c.name === "ensemble tickers")?.ok).toBe(true);
 

@@ -156,6 +156,16 @@ describe("capp ensemble sync / readiness check (CLI)", () => {
     expect(j.changed).toBe(false);
     expect(j.version).toBe(1);
     expect(capp(["-w", dir, "-q", "data", "import", "--sample"]).code).toBe(0);
+    // nothing deployed yet: the trader would have nothing to trade, so readiness fails "deployment" only (review2 R1)
+    const none = capp(["-w", dir, "--json", "readiness", "check"]);
+    expect(none.code, none.stdout).toBe(1);
+    const failed = (
+      JSON.parse(none.stdout).checks as { name: string; ok: boolean; detail: string; fix: string }[]
+    ).filter((c) => !c.ok);
+    expect(failed.map((c) => c.name)).toEqual(["deployment"]);
+    expect(failed[0].detail).toBe("nothing deployed yet: the trader has nothing to trade");
+    expect(failed[0].fix).toContain("capp deploy check");
+    expect(capp(["-w", dir, "-q", "deploy", "check", "--no-validation"]).code).toBe(0);
     const ok = capp(["-w", dir, "--json", "readiness", "check"]);
     expect(ok.code, ok.stdout).toBe(0);
     expect(JSON.parse(ok.stdout).checks.every((c: { ok: boolean }) => c.ok)).toBe(true);

@@ -86,6 +86,12 @@ describe("daemon lock", () => {
     expect(err).toBeInstanceOf(LockError);
     expect(err.exitCode).toBe(ExitCode.LOCKED);
     expect(err.message).toContain(`pid ${other.pid}`);
+    expect(err.fix).toContain("`capp watchdog stop`");
+    // a daemon without its own stop command is named by real commands only (review2 R5)
+    const mon = await acquireDaemonLock(pidFile, "monitor").catch((e) => e);
+    expect(mon.fix).toContain(`\`kill ${other.pid}\``);
+    expect(mon.fix).toContain("`capp automation stop`");
+    expect(mon.fix).not.toMatch(/capp monitor (stop|status)/);
     other.kill("SIGKILL");
     await new Promise((r) => other.on("exit", r));
     const lock = await acquireDaemonLock(pidFile, "watchdog");

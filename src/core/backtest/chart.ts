@@ -25,7 +25,8 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 /**
  * Render an SVG (width × height px) with a time axis from `times` (ms UTC) and optional event
  * markers (outside the time range they are left out). The first and last date labels are anchored
- * inside the plot so neither is cut.
+ * inside the plot so neither is cut. With no finite value to plot (an empty series: nothing was
+ * traded), it draws the title and `emptyText` instead of axes, so no NaN reaches the file.
  */
 export function equityChartSvg(
   title: string,
@@ -34,6 +35,7 @@ export function equityChartSvg(
   width = 960,
   height = 480,
   markers: ChartMarker[] = [],
+  emptyText = "no equity to chart: nothing was traded",
 ): string {
   const pad = { l: 70, r: 20, t: 40, b: 50 };
   const w = width - pad.l - pad.r;
@@ -47,6 +49,13 @@ export function equityChartSvg(
         lo = Math.min(lo, s.values[i]);
         hi = Math.max(hi, s.values[i]);
       }
+  if (n === 0 || !Number.isFinite(lo) || !Number.isFinite(hi))
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+<text x="${pad.l}" y="24" font-size="15">${esc(title)}</text>
+<text x="${width / 2}" y="${height / 2}" text-anchor="middle" font-size="16" fill="#666">${esc(emptyText)}</text>
+</svg>
+`;
   if (!(hi > lo)) {
     hi = lo + 1;
     lo -= 1;

@@ -130,7 +130,7 @@ async function deployCheckLocked(o: DeployCheckOptions): Promise<DeployCheckResu
   if (!best) return { ok: true, action: "NOOP", summary: `study ${study} has no COMPLETE trial yet`, details };
   const bestRef = { study, trialId: best.trialId, value: best.value };
   details.best = { trial_id: best.trialId, trial_number: best.number, value: best.value };
-  const trialTxt = `trial ${best.number} (trial_id ${best.trialId}, value ${best.value}) of ${study}`;
+  const trialTxt = `trial ${best.number} (trial_id ${best.trialId}, value ${typeof best.value === "number" && Number.isFinite(best.value) ? Number(best.value.toPrecision(6)) : best.value}) of ${study}`;
 
   const last = lastDeployed(o.db, o.paths);
   if (last) details.deployed = { trial_id: last.trialId, value: last.value, study: last.study };

@@ -6,7 +6,7 @@ import { accessSync, constants, existsSync, readdirSync, statSync } from "node:f
 import { delimiter, isAbsolute, join } from "node:path";
 import type { LoadedConfig } from "../config/load.js";
 import { redactUrls } from "../config/suggest.js";
-import { deploymentStack } from "../deploy/history.js";
+import { deploymentStack, type HistoryRow, historyRows } from "../deploy/history.js";
 import { ensurePointer } from "../deploy/pointer.js";
 import { type Manifest, readManifest } from "../ensemble/manifest.js";
 import { syncEnsemble, syncOptionsFromConfig } from "../ensemble/sync.js";
@@ -193,7 +193,9 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
       add(
         "ensemble manifest",
         problems.length === 0,
-        problems.length ? problems.join("; ") : `v${m.version}: ${m.model_count} members, files and sha256 verified`,
+        problems.length
+          ? problems.join("; ")
+          : `v${m.version}: ${m.model_count} ${m.model_count === 1 ? "member" : "members"}, files and sha256 verified`,
         "run `capp ensemble sync --once` (it re-copies members into the store)",
       );
     }
@@ -217,7 +219,7 @@ export async function runReadiness(o: ReadinessOptions): Promise<Check[]> {
   add(
     "ensemble size",
     members >= Math.max(1, want),
-    `${members} members, need ${Math.max(1, want)}${capNote}`,
+    `${members} ${members === 1 ? "member" : "members"}, need ${Math.max(1, want)}${capNote}`,
     "run `capp ensemble sync --once`, or lower --min-models / ENSEMBLE_TOP_N",
   );
   // member tickers ⊆ trading tickers (the trader refuses a member trading a ticker it does not, F-16)
@@ -305,20 +307,40 @@ function optunaFix(paths: WorkspacePaths): string {
 /**
  * The "deployment" check: `deployments/deployment.json` is valid and names an existing snapshot;
  * a lost or corrupt pointer is rebuilt from the state DB (src/core/deploy/pointer.ts). Nothing
- * deployed yet passes (the first `deploy check` deploys). @returns [name, ok, detail, fix].
+ * deployed fails: the trader trades only a deployment (review2 R1); when the gate refused, the
+ * detail names the last FAILED_VALIDATION row's reason. @returns [name, ok, detail, fix].
  */
 function deploymentCheck(paths: WorkspacePaths): [string, boolean, string, string] {
   try {
     let live: DeploymentPointer | undefined;
+    let refused: HistoryRow | undefined;
     if (existsSync(paths.stateDb)) {
       const db = new StateDb(paths.stateDb);
       try {
         live = deploymentStack(db).at(-1);
+        refused = historyRows(db)
+          .filter((h) => h.action === "FAILED_VALIDATION")
+          .at(-1);
       } finally {
         db.close();
       }
     }
     const r = ensurePointer(paths, live);
+    if (r.status === "none") {
+      if (refused)
+        return [
+          "deployment",
+          false,
+          `nothing deployed: the last deploy check (${new Date(refused.ts).toISOString().slice(0, 16)}Z) was refused by the validation gate: ${refused.details.message}`,
+          "the trader has nothing to trade: train or sync a better ensemble (`capp ensemble sync --once`), then run `capp deploy check` again",
+        ];
+      return [
+        "deployment",
+        false,
+        "nothing deployed yet: the trader has nothing to trade",
+        "run `capp deploy check` (it validates the synced ensemble and deploys it when it passes the gate)",
+      ];
+    }
     return ["deployment", r.status !== "broken", r.detail, r.fix ?? ""];
   } catch (err) {
     return ["deployment", false, errorMessage(err), "run `capp deploy check`"];

@@ -78,6 +78,15 @@ export interface DaemonLock {
   release(): void;
 }
 
+/**
+ * The real stop/status commands of a daemon named `what` (review2 R5: messages name only commands
+ * that exist); a daemon not listed is stopped with `kill PID` or `capp automation stop`.
+ */
+const REAL_COMMANDS: Record<string, { stop?: string; status?: string }> = {
+  watchdog: { stop: "capp watchdog stop", status: "capp watchdog status" },
+  "automation host": { stop: "capp automation stop", status: "capp automation status" },
+};
+
 /** Wording of the LockError for a lock that is held (defaults: "the WHAT is already running", "stop it first …"). */
 export interface LockWording {
   /** e.g. "a trader for session replay is already running". */
@@ -104,7 +113,7 @@ export async function acquireDaemonLock(pidFile: string, what: string, wording: 
   } catch (err) {
     throw new LockError(
       `another ${what} is starting right now (${pidFile}.lock is held)`,
-      `wait a few seconds and check \`capp ${what} status\``,
+      `wait a few seconds and try again${REAL_COMMANDS[what]?.status ? ` (\`${REAL_COMMANDS[what].status}\` shows what runs)` : ""}`,
       { cause: err },
     );
   }
@@ -114,7 +123,7 @@ export async function acquireDaemonLock(pidFile: string, what: string, wording: 
       throw new LockError(
         `${wording.running ?? `the ${what} is already running`} (pid ${other.pid}, started ${other.started}; ${pidFile})`,
         wording.fix ??
-          `stop it first with \`capp ${what} stop\` (or \`capp automation stop\` when the automation host runs it), or use \`capp ${what} status\``,
+          `stop it first with \`${REAL_COMMANDS[what]?.stop ?? `kill ${other.pid}`}\` (or \`capp automation stop\` when the automation host runs it)${REAL_COMMANDS[what]?.status ? `, or see it with \`${REAL_COMMANDS[what].status}\`` : ""}`,
       );
     }
     const me: PidRecord = {
