@@ -90,7 +90,8 @@ export function registerEnsemble(program: Command, globals: () => GlobalOptions)
       const { syncEnsemble, syncOptionsFromConfig } = await import("../core/ensemble/sync.js");
       const { SystemClock } = await import("../core/clock.js");
       const study = activeStudy(ctx);
-      if (f.study !== undefined && !f.switchStudy) await refuseOtherStudy(ctx, f.study);
+      // a dry run writes nothing, so it may look at another study without --switch-study
+      if (f.study !== undefined && !f.switchStudy && !f.dryRun) await refuseOtherStudy(ctx, f.study);
       const c = ctx.loaded.config;
       const clock = new SystemClock();
       const once = () =>

@@ -193,16 +193,16 @@ export async function syncEnsemble(opts: SyncOptions): Promise<SyncResult> {
   }
   try {
     const storage = openStudyStorage(opts.paths.optunaDb);
-    // a dry run fetches artifacts into its own temp folder, removed at the end
-    const fetchRoot =
-      opts.dryRun && opts.artifactStore
-        ? mkdtempSync(join(tmpdir(), "capp-artifact-fetch-"))
-        : join(opts.paths.ensembleDir, ARTIFACT_CACHE_DIR);
+    // a dry run fetches artifacts and converts .pth actors into its own temp folder, removed at the end
+    const scratch = opts.dryRun && (opts.artifactStore || opts.importPth);
+    const fetchRoot = scratch
+      ? mkdtempSync(join(tmpdir(), "capp-sync-dry-"))
+      : join(opts.paths.ensembleDir, ARTIFACT_CACHE_DIR);
     try {
       return await syncWith(storage, opts, lost, fetchRoot);
     } finally {
       storage.close();
-      if (opts.dryRun && opts.artifactStore) rmSync(fetchRoot, { recursive: true, force: true });
+      if (scratch) rmSync(fetchRoot, { recursive: true, force: true });
     }
   } finally {
     await release?.().catch(() => undefined);
@@ -250,7 +250,7 @@ async function syncWith(
     const disc = fromArtifacts
       ? { candidates: [fromArtifacts] }
       : discoverWeights(paths.root, r.number, opts.timeframe, { templates: opts.templates, study });
-    if (opts.importPth && !fromArtifacts) disc.candidates = await pthCandidates(disc.candidates, opts); // issue 16 hook
+    if (opts.importPth && !fromArtifacts) disc.candidates = await pthCandidates(disc.candidates, opts, fetchRoot); // issue 16 hook
     if (disc.candidates.length === 0) {
       skipped.push({ ...base, code: "missing", reason: "no weights in any configured folder" });
       continue;
@@ -584,10 +584,14 @@ function storePackage(dir: string, meta: ModelMeta, onnxPath: string): void {
 }
 
 /** `--import-pth`: pth-only candidates become converted folders (in a temp cache on a dry run: nothing written). */
-async function pthCandidates(cands: WeightsCandidate[], opts: SyncOptions): Promise<WeightsCandidate[]> {
+async function pthCandidates(
+  cands: WeightsCandidate[],
+  opts: SyncOptions,
+  scratch: string,
+): Promise<WeightsCandidate[]> {
   if (!cands.some((c) => c.hasPth && !c.hasOnnx)) return cands;
   const { convertPthCandidates } = await import("../models/pth.js");
-  const cache = opts.dryRun ? join(tmpdir(), "capp-pth-import") : join(opts.paths.ensembleDir, "pth-import");
+  const cache = opts.dryRun ? join(scratch, "pth-import") : join(opts.paths.ensembleDir, "pth-import");
   return convertPthCandidates(cands, cache);
 }
 
