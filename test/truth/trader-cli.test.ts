@@ -103,6 +103,19 @@ describe("trader run", () => {
     expect(existsSync(file)).toBe(true);
     expect(JSON.parse(readFileSync(file, "utf8"))).toEqual(JSON.parse(before));
   });
+
+  it("with nothing ever deployed: 'nothing to trade', a failed check (exit 1), not bad data (exit 3)", () => {
+    const fresh = copyWorkspace();
+    try {
+      expect(capp(["-w", fresh, "-q", "init", "--sample"]).code).toBe(0);
+      const r = capp(["-w", fresh, "trader", "run", "--replay", "2022-08-01", "2022-08-02", "--session", "none"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^error: nothing to trade: no deployment in /m);
+      expect(r.stderr).toContain("fix: run `capp deploy check`");
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("data import", () => {

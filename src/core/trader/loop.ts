@@ -8,7 +8,7 @@ import type { Clock } from "../clock.js";
 import type { CappConfig } from "../config/schema.js";
 import { readManifest } from "../ensemble/manifest.js";
 import { EnsembleRunner } from "../ensemble/runner.js";
-import { DataError, errorMessage } from "../errors.js";
+import { CappError, DataError, ExitCode, errorMessage } from "../errors.js";
 import type { LocalExchange } from "../exchange/local.js";
 import { alignFromStore, carryTail, gridPhase } from "../market/align.js";
 import { BarStore } from "../market/barstore.js";
@@ -53,10 +53,12 @@ export async function loadTarget(
   c: CappConfig,
 ): Promise<{ runner: EnsembleRunner; key: string }> {
   const target = currentTradeTarget(paths);
+  // nothing deployed is a check that failed (exit 1), not bad data: no file is damaged
   if (!target)
-    throw new DataError(
+    throw new CappError(
       `nothing to trade: no deployment in ${paths.deployments} (only an ensemble that passed deploy check's validation gate is traded)`,
-      "run `capp ensemble sync --once`, then `capp deploy check`",
+      "run `capp deploy check` (`capp deploy show` says why the last check refused, if it did)",
+      ExitCode.CHECK_FAILED,
     );
   const manifest = readManifest(target.manifestPath);
   if (!manifest)
