@@ -11,31 +11,11 @@
  * unskilled trials); ≥ 0.95 is the usual bar.
  */
 
-const EULER_GAMMA = 0.5772156649015329;
+import { normCdf } from "../stats/normal.js";
 
-/** Standard normal CDF Φ(x), via erfc (Numerical Recipes `erfcc`, fractional error < 1.2e-7). */
-export function normCdf(x: number): number {
-  const z = Math.abs(x) / Math.SQRT2;
-  const t = 1 / (1 + 0.5 * z);
-  const r =
-    t *
-    Math.exp(
-      -z * z -
-        1.26551223 +
-        t *
-          (1.00002368 +
-            t *
-              (0.37409196 +
-                t *
-                  (0.09678418 +
-                    t *
-                      (-0.18628806 +
-                        t *
-                          (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  // r = erfc(|x|/√2); Φ(x) = 1 − erfc(x/√2)/2 for x ≥ 0
-  return x >= 0 ? 1 - r / 2 : r / 2;
-}
+export { normCdf };
+
+const EULER_GAMMA = 0.5772156649015329;
 
 /** Inverse standard normal CDF Φ⁻¹(p) for p in (0, 1) (Acklam's rational approximation, relative error < 1.15e-9). */
 export function normInv(p: number): number {

@@ -5,35 +5,10 @@
  * one-hot kernels (categorical), one kernel per observation plus one prior kernel.
  */
 import type { WriterDistribution } from "../optuna/writerDistributions.js";
+import { normCdf } from "../stats/normal.js";
 import type { Rng } from "./rng.js";
 
-/** Complementary error function, Numerical Recipes `erfcc` (fractional error < 1.2e-7 everywhere). */
-export function erfc(x: number): number {
-  const z = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z);
-  const r =
-    t *
-    Math.exp(
-      -z * z -
-        1.26551223 +
-        t *
-          (1.00002368 +
-            t *
-              (0.37409196 +
-                t *
-                  (0.09678418 +
-                    t *
-                      (-0.18628806 +
-                        t *
-                          (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return x >= 0 ? r : 2 - r;
-}
-
-/** Standard normal CDF Φ(x). */
-export function normCdf(x: number): number {
-  return 0.5 * erfc(-x / Math.SQRT2);
-}
+export { erfc, normCdf } from "../stats/normal.js";
 
 /** Optuna's `default_weights(n)`: 1 for n < 25; else a ramp 1/n…1 over the n−25 oldest and 1 for the 25 newest. */
 export function defaultWeights(n: number): number[] {
