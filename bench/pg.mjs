@@ -7,8 +7,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import Database from "better-sqlite3";
-import { median, section, timeCommand } from "./lib.mjs";
+import { bigStudyWorkspace, median, section, timeCommand } from "./lib.mjs";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const STUDY = "cappuccino_week_20251206";
@@ -87,35 +86,8 @@ if (!cluster) {
 }
 
 // the SQLite workspace: the example study + 10,000 COMPLETE trials (as bench/sync.mjs makes it)
-const wsLite = mkdtempSync(join(tmpdir(), "capp-bench-pg-lite-"));
-cpSync(join(repo, "examples/cappuccino-workspace"), wsLite, { recursive: true });
-writeFileSync(join(wsLite, ".env.training"), `ACTIVE_STUDY_NAME=${STUDY}\n`);
-const db = new Database(join(wsLite, "databases/optuna_cappuccino.db"));
-const studyId = db.prepare("SELECT study_id FROM studies WHERE study_name = ?").pluck().get(STUDY);
-let number = db.prepare("SELECT count(*) FROM trials WHERE study_id = ?").pluck().get(studyId);
-const insTrial = db.prepare(
-  "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) VALUES (?, ?, 'COMPLETE', ?, ?)",
-);
-const insValue = db.prepare(
-  "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, 0, ?, 'FINITE')",
-);
-const insParam = db.prepare(
-  "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?)",
-);
-const dist = JSON.stringify({ name: "IntDistribution", attributes: { log: false, step: 1, low: 1, high: 3 } });
-db.transaction(() => {
-  for (let i = 0; i < 10_000; i++) {
-    const id = insTrial.run(
-      number++,
-      studyId,
-      "2025-12-06 10:00:00.000000",
-      "2025-12-06 10:05:00.000000",
-    ).lastInsertRowid;
-    insValue.run(id, -0.2 - Math.random());
-    insParam.run(id, "lookback", 1 + (i % 3), dist);
-  }
-})();
-db.close();
+// 10,000 more COMPLETE trials in the study, in Optuna's schema
+const wsLite = bigStudyWorkspace(repo, "capp-bench-pg-lite-", STUDY);
 
 // the PostgreSQL workspace: same files, the study copied to the server
 const wsPg = mkdtempSync(join(tmpdir(), "capp-bench-pg-pg-"));
