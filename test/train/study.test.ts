@@ -64,11 +64,12 @@ describe("runStudy on the sample", () => {
         expect(a.timeframe).toBe("1h");
         const bot = a.sharpe_list_bot as number[];
         const hodl = a.sharpe_list_hodl as number[];
-        expect(bot).toHaveLength(2); // quick preset: 2 walk-forward folds
-        expect(hodl).toHaveLength(2);
-        expect(a.mean_sharpe_bot).toBeCloseTo((bot[0] + bot[1]) / 2, 12);
-        expect(a.mean_sharpe_hodl).toBeCloseTo((hodl[0] + hodl[1]) / 2, 12);
-        expect(a.std_sharpe_bot).toBeCloseTo(Math.abs(bot[0] - bot[1]) / 2, 12);
+        // quick preset: CPCV with N = 3 groups, k = 1 → 3 splits, φ = 1 path over every training bar
+        expect(bot).toHaveLength(1);
+        expect(hodl).toHaveLength(1);
+        if (bot[0] !== null) expect(a.mean_sharpe_bot).toBeCloseTo(bot[0], 12);
+        expect(a.mean_sharpe_hodl).toBeCloseTo(hodl[0], 12);
+        if (bot[0] !== null) expect(a.std_sharpe_bot).toBe(0);
         expect([64, 128, 256]).toContain(t.params.batch_size);
         expect(t.params.norm_action).toBeGreaterThanOrEqual(0.5);
         if (t.state === "COMPLETE") expect(t.values?.[0]).toBeCloseTo(objectiveValue(bot, hodl), 12);
@@ -106,7 +107,8 @@ describe("runStudy on the sample", () => {
         expect(v.meta.net_dimension).toBe(t.params.net_dimension);
       }
       const curve = JSON.parse(readFileSync(join(dir, "curve.json"), "utf8"));
-      expect(curve.folds).toHaveLength(2);
+      expect(curve.folds).toHaveLength(3); // one per CPCV split
+      expect(curve.folds.map((f: { test_groups: number[] }) => f.test_groups)).toEqual([[0], [1], [2]]);
       expect(curve.folds[1].curve.length).toBeGreaterThan(0);
     }
     const paths = workspacePaths(ws.root, config);

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { DEFAULT_TICKERS } from "../models/types.js";
+import { withRiskProfile } from "./riskProfiles.js";
 
 const posInt = z.number().int().positive();
 const fraction = z.number().min(0).max(1);
@@ -132,13 +133,19 @@ export const TradingSchema = z.object({
   fillAt: z.enum(["next_open", "close"]).default("next_open"),
 });
 
+/**
+ * Risk thresholds. `profile` names a complete set (riskProfiles.ts: `wide`, the default, or `seed`, the
+ * replaced system's 1.5 % portfolio stop / 24 h cooldown / 3 % profit taking); keys set here override
+ * it. The defaults below are the `wide` profile's.
+ */
 export const RiskSchema = z.object({
+  profile: z.enum(["seed", "wide"]).default("wide"),
   maxPositionPct: fraction.default(0.3),
   stopLossPct: fraction.default(0.1),
   /** 0 = off. */
   trailingStopPct: fraction.default(0),
   minHoldHours: z.number().min(0).default(4),
-  portfolioTrailingStopPct: fraction.default(0.015),
+  portfolioTrailingStopPct: fraction.default(0.15),
   cooldownHours: z.number().min(0).default(24),
   profitTakeThresholdPct: fraction.default(0.03),
   profitTakeAmountPct: fraction.default(0.5),
@@ -274,7 +281,22 @@ export const TrainingSchema = z.object({
   sampler: z.enum(["random", "tpe"]).default("tpe"),
   /** Base seed of the sampler and of every trial's PPO run (trial seed = mix(seed, trial number)). */
   seed: z.number().int().min(0).default(42),
-  /** Walk-forward folds over the training bars (test blocks). */
+  /**
+   * How the objective splits the training bars: `cpcv` (combinatorial purged cross-validation, López de
+   * Prado 2018 ch. 12; default since issue 13) or `walk-forward` (the seed's expanding folds).
+   */
+  cv: z.enum(["cpcv", "walk-forward"]).default("cpcv"),
+  /** CPCV groups N (the training bars cut into N equal blocks). */
+  cpcvGroups: z.number().int().min(2).default(4),
+  /** CPCV test groups per split k (1 ≤ k < N): C(N, k) trainings per trial, k/N·C(N, k) paths. */
+  cpcvTestGroups: posInt.default(2),
+  /**
+   * Extra weight of fees in the training reward (reward −= feePenalty·fees; 0 = the seed's reward, where
+   * fees count once through the portfolio value). Default 1: each fee priced twice while the noisy
+   * training policy explores.
+   */
+  feePenalty: z.number().min(0).default(1),
+  /** Walk-forward folds over the training bars (test blocks; cv `walk-forward`). */
   folds: posInt.default(3),
   /** Bars dropped between a fold's train part and its test part (purge/embargo, original: 50). */
   embargoBars: z.number().int().min(0).default(50),
@@ -330,7 +352,7 @@ export const ConfigSchema = z
     deploy: DeploySchema.strict().default({}),
     scheduler: SchedulerSchema.strict().default({}),
     trading: TradingSchema.strict().default({}),
-    risk: RiskSchema.strict().default({}),
+    risk: z.preprocess(withRiskProfile, RiskSchema.strict()),
     watchdog: WatchdogSchema.strict().default({}),
     monitor: MonitorSchema.strict().default({}),
     notify: NotifySchema.strict().default({}),

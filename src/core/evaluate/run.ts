@@ -17,6 +17,7 @@
  * not redone on the next run with the same settings; an unfinished fold folder is removed and redone.
  * The user's study, ensemble and deployment are never touched.
  */
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { equityChartSvg } from "../backtest/chart.js";
@@ -63,7 +64,7 @@ export interface EvaluateOptions {
   folds?: number;
   /** Trials per fold (default `training.nTrials`, or 4 with `quick`). */
   nTrials?: number;
-  /** The training core's quick preset (short trials on the 40 days before the validation span). */
+  /** The training core's quick preset (short trials; the training span stays config `training.windowDays`). */
   quick?: boolean;
   /** Base seed (default `training.seed`); fold k uses seed + k. */
   seed?: number;
@@ -178,7 +179,7 @@ function foldConfig(c: CappConfig, study: string): CappConfig {
   f.study = { ...f.study, active: study, db: "optuna.db" };
   f.data = { ...f.data, barsDb: "bars.db" };
   f.ensemble = { ...f.ensemble, dir: "ensemble" };
-  f.training = { ...f.training, packageDir: "train_results/{study}/trial_{n}_{tf}", windowDays: 0, endDate: undefined };
+  f.training = { ...f.training, packageDir: "train_results/{study}/trial_{n}_{tf}", endDate: undefined };
   f.deploy = {
     ...f.deploy,
     heldOutDays: validationDays,
@@ -285,6 +286,8 @@ async function runFold(
     study: studyName,
     nTrials,
     quick: o.quick,
+    // the config's training span (0 = every bar since the anchor), with or without the quick preset
+    windowDays: fc.training.windowDays,
     seed: (o.seed ?? fc.training.seed) + w.fold,
     signal: o.signal,
     onProgress: (e) => {
@@ -490,6 +493,11 @@ export async function runEvaluate(o: EvaluateOptions): Promise<EvaluateReport> {
       quick: !!o.quick,
       seed: o.seed ?? c.training.seed,
       tickers: c.trading.tickers,
+      // a fold done under another training recipe, risk profile, fee or gate setting is redone
+      recipe: createHash("sha256")
+        .update(JSON.stringify([c.training, c.risk, c.trading, c.deploy, c.ensemble]))
+        .digest("hex")
+        .slice(0, 16),
     });
   const results: FoldResult[] = [];
   const resumed: number[] = [];

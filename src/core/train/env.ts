@@ -15,8 +15,8 @@
  * Reward per step (documented choice, issue #4): with V_t = cash + Σ holdings·close_t (USD) and the
  * equal-weight HODL value E_t = (capital/n)·Σ close_t,i/price₀_i (the session's `ew_hodl`
  * benchmark, price₀ = closes at the episode's first bar),
- *   reward_t = ((V_{t+1} − V_t) − (E_{t+1} − E_t)) · 2^norm_reward_exp
- * i.e. the seed's "alpha" term (original-system.md §5) without its time decay, cash bonus and
+ *   reward_t = ((V_{t+1} − V_t) − (E_{t+1} − E_t) − feePenalty·fees_t) · 2^norm_reward_exp
+ * i.e. the seed's "alpha" term (feePenalty 0) (original-system.md §5) without its time decay, cash bonus and
  * concentration terms (those were partly exploitable and are not part of the trader's rules).
  */
 
@@ -60,6 +60,13 @@ export interface EnvSpec {
   slippageBps: number;
   /** The exchange's minimum order size per ticker (base units, without the safety factor); default 0. */
   exchangeMinQty?: ArrayLike<number>;
+  /**
+   * Extra weight of fees in the training reward: reward −= feePenalty·fees·2^norm_reward (fees, USD,
+   * already lower V once). 0 = the seed's reward. Training acts through a noisy (Gaussian) policy
+   * whose jitter trades every bar; pricing each fee twice makes that churn unprofitable during
+   * training as it is in trading. Not used by `runPolicy` (evaluation counts fees once, as trading does).
+   */
+  feePenalty?: number;
 }
 
 /** A run of bars [first, last] (indices into the feature matrix) on which a state can be built at every bar. */
@@ -330,14 +337,14 @@ export class TradingEnv implements TrainEnv {
     return this.state;
   }
 
-  /** Trade one bar with `action`; reward = (ΔV − ΔE)·2^norm_reward (module doc). */
+  /** Trade one bar with `action`; reward = (ΔV − ΔE − feePenalty·fees)·2^norm_reward (module doc). */
   step(action: Float32Array): { state: Float32Array; reward: number; done: boolean } {
     const sim = this.sim;
     if (!sim) throw new DataError("TradingEnv.step() before reset()", "call reset() first");
-    sim.step(action);
+    const { fees } = sim.step(action);
     const v = sim.value();
     const e = sim.ewHodl();
-    const reward = (v - this.v - (e - this.e)) * this.rewardScale;
+    const reward = (v - this.v - (e - this.e) - (this.spec.feePenalty ?? 0) * fees) * this.rewardScale;
     this.v = v;
     this.e = e;
     const done = sim.t >= this.end;

@@ -77,3 +77,97 @@ export function stdPop(xs: readonly number[]): number {
 export function objectiveValue(sharpeBot: readonly number[], sharpeHodl: readonly number[]): number {
   return mean(sharpeBot) - mean(sharpeHodl) - 0.1 * stdPop(sharpeBot);
 }
+
+/** A bar range (inclusive) into the feature matrix. */
+export interface BarRange {
+  from: number;
+  to: number;
+}
+
+/**
+ * One split of combinatorial purged cross-validation: the test groups and the purged training ranges.
+ */
+export interface CpcvSplit {
+  /** 0-based split index (combinations in lexicographic order of their group indices). */
+  index: number;
+  /** Test group indices (ascending). */
+  testGroups: number[];
+  /** Test bar ranges, one per test group. */
+  test: BarRange[];
+  /** Training bar ranges: every other group, minus `embargoBars` bars on each side of each test group. */
+  train: BarRange[];
+}
+
+/** Combinatorial purged cross-validation over bars [lo, hi]. */
+export interface Cpcv {
+  /** Groups N. */
+  groups: number;
+  /** Test groups per split k. */
+  testGroups: number;
+  /** Group bar ranges (N consecutive, equal blocks; the last takes the remainder). */
+  ranges: BarRange[];
+  splits: CpcvSplit[];
+  /**
+   * Backtest paths φ = k/N·C(N, k): `paths[p][g]` is the split whose test result of group g belongs to
+   * path p (the p-th split, in order, that tests group g).
+   */
+  paths: number[][];
+}
+
+/** k-subsets of {0 … n−1} in lexicographic order. */
+function combinations(n: number, k: number): number[][] {
+  const out: number[][] = [];
+  const pick = (start: number, acc: number[]) => {
+    if (acc.length === k) {
+      out.push([...acc]);
+      return;
+    }
+    for (let i = start; i <= n - (k - acc.length); i++) pick(i + 1, [...acc, i]);
+  };
+  pick(0, []);
+  return out;
+}
+
+/**
+ * Combinatorial purged cross-validation (López de Prado 2018, *Advances in Financial Machine
+ * Learning*, ch. 12; as FinRL_Crypto, Gort et al. 2022, uses it to select DRL agents): the bars
+ * [lo, hi] are cut into N groups; each of the C(N, k) choices of k groups is a test set, trained on
+ * the other groups. Training bars within `embargoBars` of a test group on either side are dropped:
+ * before it (purging: an episode, and a state's lookback, must not run into the test bars) and after
+ * it (the embargo: features are computed from the bars just before). The splits form
+ * φ = k/N·C(N, k) paths, each covering every group once.
+ * @throws RangeError for k < 1, k ≥ N, or fewer than 2 bars per group (caller turns it into a DataError).
+ */
+export function cpcvSplits(lo: number, hi: number, groups: number, testGroups: number, embargoBars: number): Cpcv {
+  const n = hi - lo + 1;
+  const size = Math.floor(n / groups);
+  if (!(testGroups >= 1 && testGroups < groups))
+    throw new RangeError(`CPCV needs 1 ≤ k < N (k ${testGroups}, N ${groups})`);
+  if (size < 2) throw new RangeError(`${n} bars are too few for ${groups} CPCV groups`);
+  const ranges: BarRange[] = [];
+  for (let g = 0; g < groups; g++)
+    ranges.push({ from: lo + g * size, to: g === groups - 1 ? hi : lo + (g + 1) * size - 1 });
+  const splits: CpcvSplit[] = combinations(groups, testGroups).map((tg, index) => {
+    const train: BarRange[] = [];
+    for (let g = 0; g < groups; g++) {
+      if (tg.includes(g)) continue;
+      let { from, to } = ranges[g];
+      if (tg.includes(g + 1)) to -= embargoBars; // purge before a test group
+      if (tg.includes(g - 1)) from += embargoBars; // embargo after a test group
+      if (to < from) continue;
+      const last = train[train.length - 1];
+      if (last && last.to === from - 1) last.to = to;
+      else train.push({ from, to });
+    }
+    return { index, testGroups: tg, test: tg.map((g) => ({ ...ranges[g] })), train };
+  });
+  const nPaths = (testGroups * splits.length) / groups;
+  const paths: number[][] = Array.from({ length: nPaths }, () => new Array<number>(groups).fill(-1));
+  const seen = new Array<number>(groups).fill(0);
+  for (const s of splits)
+    for (const g of s.testGroups) {
+      paths[seen[g]][g] = s.index;
+      seen[g]++;
+    }
+  return { groups, testGroups, ranges, splits, paths };
+}

@@ -1,13 +1,18 @@
 /**
- * The objective of one trial (original-system.md §6): for each walk-forward fold, train PPO on the
- * fold's train part in the trading environment and run the deterministic actor over the test part
- * with the same environment code; Sharpe per fold for the bot and the equal-weight HODL; value =
- * mean(Sharpe_bot) − mean(Sharpe_HODL) − 0.1·std(Sharpe_bot).
+ * The objective of one trial (original-system.md §6): for each split of the training bars, train PPO
+ * on the split's train part in the trading environment and run the deterministic actor over its test
+ * part with the same environment code; value = mean(Sharpe_bot) − mean(Sharpe_HODL) − 0.1·std(Sharpe_bot).
+ *
+ * Splits (config `training.cv`):
+ * - `walk-forward` (the seed's): expanding folds, one Sharpe per fold; the LAST fold's actor (trained
+ *   on the most data) is the trial's model, as the original keeps the last split's weights.
+ * - `cpcv` (default since issue 13): combinatorial purged cross-validation (folds.ts `cpcvSplits`);
+ *   the Sharpes are those of the φ backtest paths (each path pools one test result of every group),
+ *   and the trial's model is split 0's actor, the one trained on the newest N − k groups.
  *
  * Outcome: COMPLETE with the value; PRUNED when the agent never traded in any test part or a Sharpe
  * is NaN (zero volatility, as the original prunes NaN); exceptions propagate (the study marks the
- * trial FAIL with the reason). The actor of the LAST fold (trained on the most data) is the trial's
- * model, as the original keeps the last split's weights.
+ * trial FAIL with the reason).
  */
 
 import { periodsPerYear } from "../backtest/metrics.js";
@@ -15,7 +20,16 @@ import { DataError } from "../errors.js";
 import type { RiskParams } from "../trader/risk.js";
 import type { TrainingData } from "./data.js";
 import { buildableRuns, type EnvSpec, runPolicy, TradingEnv } from "./env.js";
-import { type Fold, mean, objectiveValue, sharpeLog, stdPop, walkForwardFolds } from "./folds.js";
+import {
+  type BarRange,
+  cpcvSplits,
+  type Fold,
+  mean,
+  objectiveValue,
+  sharpeLog,
+  stdPop,
+  walkForwardFolds,
+} from "./folds.js";
 import { actorAct, type CurvePoint, trainPPO } from "./ppo.js";
 import type { ActorParams } from "./ppoMath.js";
 import type { TrialSettings } from "./space.js";
@@ -23,6 +37,13 @@ import type { TrialSettings } from "./space.js";
 /** Settings of the objective that are not searched (config `training`, `trading`, `risk`). */
 export interface ObjectiveOptions {
   folds: number;
+  /** How the training bars are split (default `walk-forward`, the seed's). */
+  cv?: "walk-forward" | "cpcv";
+  /** CPCV groups N and test groups per split k (cv `cpcv`). */
+  cpcvGroups?: number;
+  cpcvTestGroups?: number;
+  /** Extra weight of fees in the training reward (0 = fees count once, through the portfolio value). */
+  feePenalty?: number;
   embargoBars: number;
   episodeBars: number;
   ppoEpochs: number;
@@ -40,9 +61,11 @@ export interface ObjectiveOptions {
   betweenFolds?: (fold: number) => Promise<void>;
 }
 
-/** Per-fold figures. */
+/** Per-fold (walk-forward) or per-split (CPCV) figures. */
 export interface FoldReport {
   fold: number;
+  /** CPCV: the split's test groups. */
+  testGroups?: number[];
   trainBars: number;
   testBars: number;
   sharpeBot: number;
@@ -84,9 +107,60 @@ export function studyFolds(data: TrainingData, folds: number, embargoBars: numbe
   return out;
 }
 
+/** One train/test split of the objective, in bar ranges. */
+export interface ObjectiveSplit {
+  index: number;
+  train: BarRange[];
+  test: BarRange[];
+  /** CPCV: the test groups (in `test` order). */
+  testGroups?: number[];
+}
+
+/**
+ * The splits a trial trains on (walk-forward folds or CPCV splits) and, for CPCV, its paths.
+ * @throws DataError when the training bars cannot hold them.
+ */
+export function objectiveSplits(
+  data: TrainingData,
+  o: Pick<ObjectiveOptions, "folds" | "embargoBars" | "cv" | "cpcvGroups" | "cpcvTestGroups">,
+): { splits: ObjectiveSplit[]; paths: number[][] | null; groups: number } {
+  if ((o.cv ?? "walk-forward") === "walk-forward") {
+    const folds = studyFolds(data, o.folds, o.embargoBars);
+    return {
+      splits: folds.map((f) => ({
+        index: f.index,
+        train: [{ from: f.trainFrom, to: f.trainTo }],
+        test: [{ from: f.testFrom, to: f.testTo }],
+      })),
+      paths: null,
+      groups: 0,
+    };
+  }
+  const n = o.cpcvGroups ?? 4;
+  const k = o.cpcvTestGroups ?? 2;
+  try {
+    const c = cpcvSplits(data.lo, data.hi, n, k, o.embargoBars);
+    if (c.splits.some((s) => s.train.length === 0))
+      throw new RangeError("a split has no training bars left after purging");
+    return {
+      splits: c.splits.map((s) => ({ index: s.index, train: s.train, test: s.test, testGroups: s.testGroups })),
+      paths: c.paths,
+      groups: n,
+    };
+  } catch (e) {
+    throw new DataError(
+      `${data.hi - data.lo + 1} training bars cannot be split for CPCV with N = ${n} groups, k = ${k} test groups and an embargo of ${o.embargoBars} bars: ${(e as Error).message}`,
+      "import more bars or raise training.windowDays; or set training.cpcvGroups / cpcvTestGroups (1 ≤ k < N) or training.embargoBars lower",
+    );
+  }
+}
+
+const runsOf = (data: TrainingData, lookback: number, ranges: readonly BarRange[]) =>
+  ranges.flatMap((r) => buildableRuns(data.fm, lookback, r.from, r.to));
+
 /**
  * Run the objective for one trial's settings.
- * @throws DataError when a fold has no tradable bars, or PPO/env errors (non-finite values);
+ * @throws DataError when a split has no tradable bars, or PPO/env errors (non-finite values);
  *   whatever `onTick`/`betweenFolds` throw (abort).
  */
 export async function runObjective(
@@ -104,40 +178,56 @@ export async function runObjective(
     risk: o.risk,
     slippageBps: o.slippageBps,
     exchangeMinQty: o.exchangeMinQty,
+    feePenalty: o.feePenalty ?? 0,
   };
   const perYear = periodsPerYear(data.fm.tfMs);
-  const folds = studyFolds(data, o.folds, o.embargoBars);
+  const { splits, paths, groups } = objectiveSplits(data, o);
   const reports: FoldReport[] = [];
+  /** CPCV: per split, per test group, the bot's and HODL's value paths. */
+  const groupRuns: Array<Map<number, { values: number[][]; hodl: number[][] }>> = [];
   let actor: ActorParams | null = null;
-  for (const fold of folds) {
-    await o.betweenFolds?.(fold.index);
-    const trainRuns = buildableRuns(data.fm, s.lookback, fold.trainFrom, fold.trainTo);
-    const testRuns = buildableRuns(data.fm, s.lookback, fold.testFrom, fold.testTo).filter((r) => r.last > r.first);
+  for (const split of splits) {
+    await o.betweenFolds?.(split.index);
+    const trainRuns = runsOf(data, s.lookback, split.train);
+    const testPerRange = split.test.map((r) => runsOf(data, s.lookback, [r]).filter((x) => x.last > x.first));
+    const testRuns = testPerRange.flat();
     if (testRuns.length === 0)
       throw new DataError(
-        `fold ${fold.index}: no tradable bars in its test part (${new Date(data.fm.times[fold.testFrom]).toISOString()} …)`,
-        "import bars without long gaps, or lower lookback / training.folds",
+        `split ${split.index}: no tradable bars in its test part (${new Date(data.fm.times[split.test[0].from]).toISOString()} …)`,
+        "import bars without long gaps, or lower lookback / training.folds / training.cpcvGroups",
       );
     const env = new TradingEnv(spec, {
       runs: trainRuns,
       episodeBars: o.episodeBars,
-      seed: o.seed + 7919 * (fold.index + 1),
+      seed: o.seed + 7919 * (split.index + 1),
     });
     const res = trainPPO(env, s.hyper, {
-      seed: o.seed + fold.index,
+      seed: o.seed + split.index,
       breakStep: s.breakStep,
       targetStep: s.targetStep,
       batchSize: s.batchSize,
       epochs: o.ppoEpochs,
-      onProgress: (p) => o.onTick?.({ fold: fold.index, step: p.step }),
+      onProgress: (p) => o.onTick?.({ fold: split.index, step: p.step }),
     });
-    actor = res.actor;
+    // walk-forward: the last fold's actor; CPCV: split 0's (trained on the newest groups)
+    if (paths === null || split.index === 0) actor = res.actor;
     const trained = res.actor;
     const run = runPolicy(spec, testRuns, (state) => actorAct(trained, state, 1));
+    if (paths !== null) {
+      const byGroup = new Map<number, { values: number[][]; hodl: number[][] }>();
+      let at = 0;
+      split.testGroups?.forEach((g, j) => {
+        const n = testPerRange[j].length;
+        byGroup.set(g, { values: run.values.slice(at, at + n), hodl: run.hodl.slice(at, at + n) });
+        at += n;
+      });
+      groupRuns[split.index] = byGroup;
+    }
     const v0 = run.values[0];
     const h0 = run.hodl[0];
     reports.push({
-      fold: fold.index,
+      fold: split.index,
+      ...(split.testGroups ? { testGroups: split.testGroups } : {}),
       trainBars: env.steps,
       testBars: run.values.reduce((n, v) => n + v.length - 1, 0),
       sharpeBot: sharpeLog(run.values, perYear),
@@ -149,8 +239,19 @@ export async function runObjective(
       curve: res.curve,
     });
   }
-  const sharpeBot = reports.map((r) => r.sharpeBot);
-  const sharpeHodl = reports.map((r) => r.sharpeHodl);
+  let sharpeBot = reports.map((r) => r.sharpeBot);
+  let sharpeHodl = reports.map((r) => r.sharpeHodl);
+  if (paths !== null) {
+    // one Sharpe per backtest path, pooling the log returns of its groups (in time order)
+    const pathSharpe = (key: "values" | "hodl") =>
+      paths.map((p) => {
+        const runs: number[][] = [];
+        for (let g = 0; g < groups; g++) runs.push(...(groupRuns[p[g]]?.get(g)?.[key] ?? []));
+        return sharpeLog(runs, perYear);
+      });
+    sharpeBot = pathSharpe("values");
+    sharpeHodl = pathSharpe("hodl");
+  }
   const fills = reports.reduce((n, r) => n + r.fills, 0);
   const value = objectiveValue(sharpeBot, sharpeHodl);
   const base = { sharpeBot, sharpeHodl, folds: reports, actor: actor as ActorParams, fills, value };
@@ -160,7 +261,7 @@ export async function runObjective(
     return {
       ...base,
       state: "PRUNED",
-      pruneReason: `Sharpe is NaN in fold ${nanFold?.fold ?? "?"} (no volatility: the agent did not trade there)`,
+      pruneReason: `Sharpe is NaN in ${paths ? "split" : "fold"} ${nanFold?.fold ?? "?"} (no volatility: the agent did not trade there)`,
     };
   return { ...base, state: "COMPLETE" };
 }

@@ -33,7 +33,7 @@ import type { WriterRevision } from "../optuna/writerSchema.js";
 import { riskParams } from "../trader/params.js";
 import { loadTrainingData, type TrainingData } from "./data.js";
 import { buildableRuns } from "./env.js";
-import { objectiveUserAttrs, runObjective, studyFolds } from "./objective.js";
+import { objectiveSplits, objectiveUserAttrs, runObjective } from "./objective.js";
 import { etaSeconds } from "./progress.js";
 import { mixSeed } from "./rng.js";
 import { RandomSampler, type Sampler, type SamplerTrial, type SearchSpace, TpeSampler } from "./samplers.js";
@@ -44,6 +44,9 @@ import { trialPackageDir, writeTrialPackage } from "./trialPackage.js";
 export const QUICK_PRESET = Object.freeze({
   nTrials: 4,
   folds: 2,
+  /** CPCV with N = 3, k = 1: 3 trainings per trial, one path over all the training bars. */
+  cpcvGroups: 3,
+  cpcvTestGroups: 1,
   embargoBars: 24,
   windowDays: 40,
   episodeBars: 240,
@@ -130,6 +133,8 @@ export interface RunStudyOptions {
   seed?: number;
   /** Apply {@link QUICK_PRESET} and {@link QUICK_SEARCH_SPACE}. */
   quick?: boolean;
+  /** Days of training bars (0 = every stored bar); overrides `training.windowDays` and the quick preset's. */
+  windowDays?: number;
   /** Dimensions replacing/adding to the space (after config `training.searchSpace`), e.g. from `--space`. */
   searchSpace?: SearchSpace;
   /** Alembic revision stamped on a NEW storage (default v3.2.0.a). */
@@ -260,6 +265,13 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
   const embargoBars = quick ? QUICK_PRESET.embargoBars : t.embargoBars;
   const episodeBars = quick ? QUICK_PRESET.episodeBars : t.episodeBars;
   const ppoEpochs = quick ? QUICK_PRESET.ppoEpochs : t.ppoEpochs;
+  const cvOptions = {
+    folds,
+    embargoBars,
+    cv: t.cv,
+    cpcvGroups: quick ? QUICK_PRESET.cpcvGroups : t.cpcvGroups,
+    cpcvTestGroups: quick ? QUICK_PRESET.cpcvTestGroups : t.cpcvTestGroups,
+  };
   const seed = o.seed ?? t.seed;
   const timeoutSec = o.timeoutSec ?? t.timeoutSec;
   const space = resolveSearchSpace(c, quick, o.searchSpace);
@@ -280,8 +292,13 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
     checkSpaceAgainstStudy(writer.studyParamDistributions(o.study), space, o.study);
     const data =
       o.data ??
-      loadTrainingData({ config: c, barsDb: o.paths.barsDb, windowDays: quick ? QUICK_PRESET.windowDays : undefined });
-    studyFolds(data, folds, embargoBars); // fail early when the window cannot hold the folds
+      loadTrainingData({
+        config: c,
+        barsDb: o.paths.barsDb,
+        windowDays: o.windowDays ?? (quick ? QUICK_PRESET.windowDays : undefined),
+      });
+    // fail early when the window cannot hold the folds / CPCV splits
+    const splitCount = objectiveSplits(data, cvOptions).splits.length;
     const risk = riskParams(c, data.tickers);
     const exchangeMinQty = data.tickers.map((s) => c.risk.minOrderSize[s] ?? 0);
     const samplerKind = o.sampler ?? t.sampler;
@@ -339,8 +356,8 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
           }
         };
         const res = await runObjective(data, settings, {
-          folds,
-          embargoBars,
+          ...cvOptions,
+          feePenalty: t.feePenalty,
           episodeBars,
           ppoEpochs,
           capital: c.trading.initialCapital,
@@ -353,7 +370,7 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
             await new Promise((r) => setImmediate(r));
             if (o.signal?.aborted) throw new Interrupted();
             beat();
-            o.onProgress?.({ kind: "fold", number: trial.number, fold, folds });
+            o.onProgress?.({ kind: "fold", number: trial.number, fold, folds: splitCount });
           },
         });
         userAttrs = objectiveUserAttrs(res, data.timeframe);

@@ -111,6 +111,7 @@ export async function writeTrialPackage(p: TrialPackageInput): Promise<ModelMeta
     trial_number: p.trialNumber,
     folds: p.folds.map((f) => ({
       fold: f.fold,
+      ...(f.testGroups ? { test_groups: f.testGroups } : {}),
       train_steps_available: f.trainBars,
       test_bars: f.testBars,
       sharpe_bot: f.sharpeBot,
