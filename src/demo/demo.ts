@@ -171,8 +171,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
 
   // 1. a short real training study (PPO on the bars before the held-out days)
   const { runStudy } = await import("../core/train/study.js");
-  // both modes train short trials (the quick preset: 2 walk-forward folds over the 40 days before the
-  // held-out days); the full demo runs more of them
+  // both modes train short trials (the quick preset's small nets and budgets) with the default training
+  // recipe (issue 13): CPCV objective, fees priced in the reward, the `wide` risk profile, and the config's
+  // training span (training.windowDays, 180 days before the held-out days); the full demo runs more trials
   const nTrials = o.nTrials ?? (o.quick ? 4 : 12);
   o.say(`training: study ${study}, ${nTrials} short trials (held-out: the last ${heldOutDays} days)`);
   const trained: RunStudyResult = await runStudy({
@@ -180,6 +181,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     paths,
     study,
     quick: true,
+    windowDays: c.training.windowDays,
     nTrials,
     seed: 7,
     signal: o.signal,

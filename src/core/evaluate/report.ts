@@ -51,6 +51,8 @@ export function evaluateMarkdown(r: EvaluateReport): string {
     "",
     `Anchored walk-forward on ${r.tickers.join(", ")}: anchor ${r.from.slice(0, 10)}, ${r.folds.length} test windows of ${r.testDays} days ending ${r.to.slice(0, 16)}; ${r.nTrials} trials per fold${r.quick ? " (quick preset)" : ""}; ${r.seconds.toFixed(0)} s${r.resumedFolds.length ? ` (folds ${r.resumedFolds.join(", ")} resumed)` : ""}${r.interrupted ? "; INTERRUPTED before the last fold" : ""}.`,
     "",
+    `Training recipe: ${r.recipe.cv === "cpcv" ? `CPCV objective (N = ${r.recipe.cpcv?.groups}, k = ${r.recipe.cpcv?.testGroups})` : `walk-forward objective (${r.recipe.folds} folds)`}, fee penalty ${r.recipe.feePenalty}, ${r.recipe.windowDays > 0 ? `${r.recipe.windowDays} days of training bars` : "every bar since the anchor"}; risk profile ${r.recipe.riskProfile} (portfolio trailing stop ${(r.recipe.portfolioTrailingStopPct * 100).toFixed(1)} %, cooldown ${r.recipe.cooldownHours} h).`,
+    "",
     "## Per window (ensemble)",
     "",
     "| fold | test window | traded | return | EW HODL | BTC HODL | Sharpe | EW Sharpe | max DD | EW max DD | trades | fee share | capture / DD ratio | PBO |",

@@ -35,6 +35,7 @@ import { timeframeMs } from "../market/types.js";
 import { readJsonFile, writeFileAtomicSync, writeJsonAtomic } from "../state/atomic.js";
 import { StateDb } from "../state/db.js";
 import { currentTradeTarget } from "../trader/deployment.js";
+import { QUICK_PRESET } from "../train/preset.js";
 import { workspacePaths } from "../workspace/paths.js";
 import { evaluateMarkdown } from "./report.js";
 import { overallMetrics, type SeriesMetrics, seriesMetrics, versusEw } from "./stats.js";
@@ -143,6 +144,20 @@ export interface EvaluateReport {
   nTrials: number;
   quick: boolean;
   tickers: string[];
+  /** The training recipe and risk rules every fold used (config `training`, `risk`; fractions, hours, days). */
+  recipe: {
+    cv: "cpcv" | "walk-forward";
+    /** CPCV N and k as trained (the quick preset uses N = 3, k = 1); null for walk-forward. */
+    cpcv: { groups: number; testGroups: number } | null;
+    /** Walk-forward folds as trained; null for CPCV. */
+    folds: number | null;
+    feePenalty: number;
+    /** Training span, days (0 = every bar since the anchor). */
+    windowDays: number;
+    riskProfile: string;
+    portfolioTrailingStopPct: number;
+    cooldownHours: number;
+  };
   folds: FoldResult[];
   overall: { ensemble: SeriesMetrics; ewHodl: SeriesMetrics; btcHodl: SeriesMetrics | null; cash: SeriesMetrics };
   targets: TargetStatus[];
@@ -603,6 +618,21 @@ function writeReport(
     nTrials: s.nTrials,
     quick: !!o.quick,
     tickers: [...c.trading.tickers],
+    recipe: {
+      cv: c.training.cv,
+      cpcv:
+        c.training.cv === "cpcv"
+          ? o.quick
+            ? { groups: QUICK_PRESET.cpcvGroups, testGroups: QUICK_PRESET.cpcvTestGroups }
+            : { groups: c.training.cpcvGroups, testGroups: c.training.cpcvTestGroups }
+          : null,
+      folds: c.training.cv === "walk-forward" ? (o.quick ? QUICK_PRESET.folds : c.training.folds) : null,
+      feePenalty: c.training.feePenalty,
+      windowDays: c.training.windowDays,
+      riskProfile: c.risk.profile,
+      portfolioTrailingStopPct: c.risk.portfolioTrailingStopPct,
+      cooldownHours: c.risk.cooldownHours,
+    },
     folds,
     overall,
     targets: targets(folds),

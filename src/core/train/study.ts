@@ -34,24 +34,14 @@ import { riskParams } from "../trader/params.js";
 import { loadTrainingData, type TrainingData } from "./data.js";
 import { buildableRuns } from "./env.js";
 import { objectiveSplits, objectiveUserAttrs, runObjective } from "./objective.js";
+import { QUICK_PRESET } from "./preset.js";
 import { etaSeconds } from "./progress.js";
 import { mixSeed } from "./rng.js";
 import { RandomSampler, type Sampler, type SamplerTrial, type SearchSpace, TpeSampler } from "./samplers.js";
 import { DEFAULT_SEARCH_SPACE, mergeSpace, QUICK_SEARCH_SPACE, trialSettings } from "./space.js";
 import { trialPackageDir, writeTrialPackage } from "./trialPackage.js";
 
-/** Settings `--quick` applies (a 4-trial study in well under a minute on 2 cores; the demo uses it). */
-export const QUICK_PRESET = Object.freeze({
-  nTrials: 4,
-  folds: 2,
-  /** CPCV with N = 3, k = 1: 3 trainings per trial, one path over all the training bars. */
-  cpcvGroups: 3,
-  cpcvTestGroups: 1,
-  embargoBars: 24,
-  windowDays: 40,
-  episodeBars: 240,
-  ppoEpochs: 2,
-});
+export { QUICK_PRESET } from "./preset.js";
 
 /** Consecutive FAIL trials after which {@link runStudy} stops. */
 export const DEFAULT_MAX_CONSECUTIVE_FAILS = 5;
