@@ -13,7 +13,8 @@
 //
 // Opt-in in bench/run.mjs (about 7 minutes): `npm run bench -- pg-workers`, or CAPP_BENCH_PG_WORKERS=1.
 // Env: CAPP_BENCH_PG_BUDGET_S (seconds each workspace starts trials, default 90),
-// CAPP_BENCH_PG_N (comma list of N, default "1,2,3"). Runs the built CLI (dist/). Starts a throwaway
+// CAPP_BENCH_PG_N (comma list of N, default "1,2,3"), CAPP_BENCH_PG_CONTROL=1 to repeat each N with
+// nothing shared (each workspace its own SQLite study; doubles the time) as the control. Runs the built CLI (dist/). Starts a throwaway
 // cluster (Debian's postgresql; as root via runuser), or SKIPPED when PostgreSQL is not installed.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -28,6 +29,7 @@ const repo = fileURLToPath(new URL("..", import.meta.url));
 const cli = join(repo, "bin/capp.js");
 const budgetS = Number(process.env.CAPP_BENCH_PG_BUDGET_S ?? 90);
 const ns = (process.env.CAPP_BENCH_PG_N ?? "1,2,3").split(",").map(Number);
+const control = process.env.CAPP_BENCH_PG_CONTROL === "1";
 const maxN = Math.max(...ns);
 if (!existsSync(join(repo, "dist/cli.js"))) {
   console.error("dist/ missing: run `npm run build` (or `npm run bench -- pg-workers`)");
@@ -96,9 +98,9 @@ const spaceFile = join(tmp, "space.json");
 writeFileSync(
   spaceFile,
   JSON.stringify({
-    net_dimension: { kind: "int", low: 64, high: 64 },
-    base_break_step: { kind: "int", low: 15000, high: 15000 },
-    base_target_step: { kind: "int", low: 384, high: 384 },
+    net_dimension: { kind: "int", low: 32, high: 32 },
+    base_break_step: { kind: "int", low: 10000, high: 10000 },
+    base_target_step: { kind: "int", low: 256, high: 256 },
     batch_size: { kind: "categorical", choices: [128] },
     lookback: { kind: "int", low: 2, high: 2 },
   }),
@@ -125,14 +127,16 @@ console.log(
   `this machine: ${availableParallelism()} cores, shared with other work (load average now ${la()}) — training is CPU-bound,` +
     ` one core per worker process, so N = ${availableParallelism() + 1} adds little here.`,
 );
-const rows = [];
-const runs = new Map(); // N → { url, study, art, trialsBy: Map<trainer, trial[]> }
-for (const n of ns) {
-  const study = `workers_${n}`;
-  const url = cluster.createDatabase(study);
-  const art = join(tmp, `artifacts-${n}`);
+/**
+ * N training workspaces at once for the budget. shared: one PostgreSQL study (a fresh database) and
+ * one artifact folder; else (the control) each workspace trains its own SQLite study, nothing shared.
+ */
+async function measure(n, shared) {
+  const study = shared ? `workers_${n}` : `alone_${n}`;
+  const url = shared ? cluster.createDatabase(study) : undefined;
+  const art = join(tmp, `artifacts-${study}`);
   for (const m of trainers.slice(0, n)) setArtifacts(m, art);
-  const env = { ...process.env, OPTUNA_DB: url, NO_COLOR: "1" };
+  const env = { ...process.env, NO_COLOR: "1", ...(url ? { OPTUNA_DB: url } : {}) };
   const loadBefore = la();
   const t0 = process.hrtime.bigint();
   const results = await Promise.all(
@@ -141,23 +145,9 @@ for (const n of ns) {
       .map((m, k) =>
         capp(
           [
-            "-w",
-            ws(m),
-            "--json",
-            "train",
-            "--workers",
-            "1",
-            "--quick",
-            "--sampler",
-            "random",
-            "--seed",
-            String(100 * n + k + 1),
-            "--study",
-            study,
-            "--n-trials",
-            "100000",
-            "--timeout",
-            String(budgetS),
+            ...["-w", ws(m), "--json", "train", "--workers", "1", "--quick", "--space", spaceFile],
+            ...["--sampler", "random", "--seed", String(100 * n + k + 1), "--study", study],
+            ...["--n-trials", "100000", "--timeout", String(budgetS)],
           ],
           env,
         ),
@@ -171,49 +161,72 @@ for (const n of ns) {
     if (r.out.includes(cluster.password) || r.err.includes(cluster.password)) throw new Error("password in output");
     trialsBy.set(trainers[k], JSON.parse(r.out).trials);
   });
-  const st = openStudyStorage(url);
-  let counts;
-  let durations;
-  try {
-    counts = st.stateCounts(study);
-    durations = st
-      .listTrials(study, { states: ["COMPLETE", "PRUNED", "FAIL"] })
-      .filter((t) => t.datetimeStart?.date && t.datetimeComplete?.date)
-      .map((t) => (t.datetimeComplete.date.getTime() - t.datetimeStart.date.getTime()) / 1000);
-  } finally {
-    st.close();
+  const all = [...trialsBy.values()].flat();
+  const counts = { COMPLETE: 0, PRUNED: 0, FAIL: 0 };
+  for (const t of all) counts[t.state]++;
+  if (url) {
+    // the study itself is the count; it must hold exactly the trials the workers reported
+    const st = openStudyStorage(url);
+    try {
+      const c = st.stateCounts(study);
+      const nums = st
+        .listTrials(study)
+        .map((t) => t.number)
+        .join(",");
+      if (c.COMPLETE !== counts.COMPLETE || c.PRUNED !== counts.PRUNED || c.FAIL !== counts.FAIL || c.RUNNING)
+        throw new Error(`study ${study} holds ${JSON.stringify(c)}, the workers reported ${JSON.stringify(counts)}`);
+      if (nums !== all.map((_, i) => i).join(",")) throw new Error(`study ${study}: trial numbers ${nums}`);
+    } finally {
+      st.close();
+    }
   }
   const cpuS = results.reduce((a, r) => a + r.cpuS, 0);
-  const finished = counts.COMPLETE + counts.PRUNED + counts.FAIL;
-  const perHour = (finished / wallS) * 3600;
-  rows.push({
+  const finished = all.length;
+  return {
     n,
     finished,
     counts,
     wallS,
-    perHour,
-    trialS: median(durations),
+    perHour: (finished / wallS) * 3600,
+    trialS: median(all.map((t) => t.seconds)),
     cores: cpuS / wallS,
     cpuPerTrial: cpuS / finished,
     loadBefore,
     loadAfter,
+    url,
+    study,
+    art,
     trialsBy,
-  });
-  runs.set(n, { url, study, art, trialsBy });
-  console.log(
-    `  N = ${n}: ${finished} trials in ${wallS.toFixed(0)} s (load average before ${loadBefore}, after ${loadAfter})`,
-  );
+  };
 }
 
-const base = rows.find((r) => r.n === 1)?.perHour;
-console.log(
-  "\n| training workspaces | trials finished (COMPLETE/PRUNED/FAIL) | wall | trials per hour | speed-up vs 1 | median trial | CPU the trainers got | CPU s per trial |",
-);
-console.log("|---|---|---|---|---|---|---|---|");
-for (const r of rows)
+function table(rows) {
+  const base = rows.find((r) => r.n === 1)?.perHour;
   console.log(
-    `| ${r.n} | ${r.finished} (${r.counts.COMPLETE}/${r.counts.PRUNED}/${r.counts.FAIL}) | ${r.wallS.toFixed(0)} s | ${r.perHour.toFixed(0)} | ${base ? `${(r.perHour / base).toFixed(2)}×` : "—"} | ${r.trialS.toFixed(1)} s | ${r.cores.toFixed(2)} cores | ${r.cpuPerTrial.toFixed(1)} |`,
+    "| training workspaces | trials finished (COMPLETE/PRUNED/FAIL) | wall | trials per hour | speed-up vs 1 | median trial | CPU the trainers got | CPU s per trial | load average before → after |",
   );
+  console.log("|---|---|---|---|---|---|---|---|---|");
+  for (const r of rows)
+    console.log(
+      `| ${r.n} | ${r.finished} (${r.counts.COMPLETE}/${r.counts.PRUNED}/${r.counts.FAIL}) | ${r.wallS.toFixed(0)} s | ${r.perHour.toFixed(0)} | ${base ? `${(r.perHour / base).toFixed(2)}×` : "—"} | ${r.trialS.toFixed(1)} s | ${r.cores.toFixed(2)} cores | ${r.cpuPerTrial.toFixed(1)} | ${r.loadBefore.split(" ")[0]} → ${r.loadAfter.split(" ")[0]} |`,
+    );
+}
+
+const rows = [];
+for (const n of ns) {
+  const r = await measure(n, true);
+  rows.push(r);
+  console.log(`  N = ${n}: ${r.finished} trials in ${r.wallS.toFixed(0)} s`);
+}
+console.log("\none PostgreSQL study, one artifact folder:");
+table(rows);
+if (control) {
+  const alone = [];
+  for (const n of ns) alone.push(await measure(n, false));
+  console.log("\ncontrol, nothing shared (each workspace its own SQLite study), same N and budget:");
+  table(alone);
+}
+const runs = new Map(rows.map((r) => [r.n, r]));
 console.log(
   "(wall = spawn → last exit: process start, data load and the last trial after the budget included; " +
     "CPU = the trainer processes' CPU seconds (from /proc) / wall, and per finished trial, process start included: " +
