@@ -2,27 +2,29 @@
 // Workspaces in separate temp folders stand for machines (each `capp init` + `data import --sample`);
 // for N = 1, 2, 3 training workspaces, each runs `capp train --workers 1 --quick` on one fresh
 // PostgreSQL study (a database per N) with one shared artifact folder (config `artifacts.path`), all
-// at once, starting trials for a fixed budget (`--timeout`). Printed per N: trials finished (COMPLETE +
-// PRUNED + FAIL, counted in the study), trials per hour over the wall time (spawn → last exit), the
-// speed-up against N = 1 and the median trial duration. Then a further workspace (the trading machine,
+// at once, starting trials for a fixed budget (`--timeout`); the net and step-budget params are pinned
+// (`--space`) so every trial is the same work. Printed per N: trials finished (COMPLETE + PRUNED +
+// FAIL, as the workers reported them, checked against the study: same counts, numbers 0…n-1), trials
+// per hour over the wall time (spawn → last exit), the speed-up against N = 1, the median trial
+// duration, and the CPU the trainer processes got (from /proc) in all and per trial. Then a further workspace (the trading machine,
 // no train_results/ of its own) runs `ensemble sync --once` and `deploy check` on the largest N's study
 // and the bench prints, per training workspace, how many members (and deployed members) it trained —
 // by provenance: the member's sha256 is the sha256 of the actor.onnx that workspace wrote, and its
 // weights came from the shared artifact folder. The sync time on a 10,000-trial study, PostgreSQL vs
 // SQLite, is bench/pg.mjs (`npm run bench -- pg` runs both).
 //
-// Opt-in in bench/run.mjs (about 7 minutes): `npm run bench -- pg-workers`, or CAPP_BENCH_PG_WORKERS=1.
+// Opt-in in bench/run.mjs (about 6 minutes): `npm run bench -- pg-workers`, or CAPP_BENCH_PG_WORKERS=1.
 // Env: CAPP_BENCH_PG_BUDGET_S (seconds each workspace starts trials, default 90),
 // CAPP_BENCH_PG_N (comma list of N, default "1,2,3"), CAPP_BENCH_PG_CONTROL=1 to repeat each N with
-// nothing shared (each workspace its own SQLite study; doubles the time) as the control. Runs the built CLI (dist/). Starts a throwaway
-// cluster (Debian's postgresql; as root via runuser), or SKIPPED when PostgreSQL is not installed.
+// nothing shared (each workspace its own SQLite study; doubles the time) as the control. Runs the built
+// CLI (dist/). Starts a throwaway cluster (Debian's postgresql; as root via runuser), or SKIPPED when
+// PostgreSQL is not installed.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openStudyStorage } from "../dist/core/optuna/storage.js";
 import { median, section, startBenchPgCluster } from "./lib.mjs";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -35,6 +37,7 @@ if (!existsSync(join(repo, "dist/cli.js"))) {
   console.error("dist/ missing: run `npm run build` (or `npm run bench -- pg-workers`)");
   process.exit(1);
 }
+const { openStudyStorage } = await import("../dist/core/optuna/storage.js");
 
 /** CPU seconds (user + system, all threads) a live process has used so far, from /proc; null if gone. */
 function cpuSeconds(pid) {

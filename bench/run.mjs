@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 const dir = fileURLToPath(new URL(".", import.meta.url));
 const only = process.argv.slice(2);
 // opt-in (about an hour): run by name (`npm run bench -- evaluate`) or with CAPP_BENCH_EVALUATE=1
-// opt-in (about 7 minutes, several training workspaces on one PostgreSQL study): `npm run bench -- pg-workers`
+// opt-in (about 6 minutes, several training workspaces on one PostgreSQL study): `npm run bench -- pg-workers`
 // (`-- pg` runs it with the sync comparison) or CAPP_BENCH_PG_WORKERS=1
 const optIn = ["evaluate.mjs", "pg-workers.mjs"];
 const optInEnv = { "evaluate.mjs": "CAPP_BENCH_EVALUATE", "pg-workers.mjs": "CAPP_BENCH_PG_WORKERS" };
