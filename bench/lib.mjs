@@ -1,6 +1,7 @@
 // Shared helpers for the benchmarks (plain Node ESM over the built dist/).
-import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -68,4 +69,80 @@ export function bigStudyWorkspace(repo, prefix, study, extra = 10_000) {
   })();
   db.close();
   return ws;
+}
+
+/**
+ * A throwaway PostgreSQL cluster for the benchmarks (as test/helpers/pgCluster.ts starts it for the
+ * tests): Debian's binaries (`/usr/lib/postgresql/<v>/bin`, `PG_BIN`, or `initdb` on PATH), `initdb`
+ * in a temp dir, a free loopback port, scram password auth for user `capp`; as root, initdb/pg_ctl
+ * run as the `postgres` user. Server settings are PostgreSQL's defaults (fsync on).
+ * @returns `{ password, url(db), createDatabase(name) → url, stop() }`, or null when no PostgreSQL
+ *   binaries are installed. `stop()` (also run at process exit) stops the server and removes the dir.
+ * @throws Error when initdb or the server fails.
+ */
+export async function startBenchPgCluster(prefix = "capp-bench-pg-") {
+  let bin = process.env.PG_BIN && existsSync(join(process.env.PG_BIN, "initdb")) ? process.env.PG_BIN : undefined;
+  const base = "/usr/lib/postgresql";
+  if (!bin && existsSync(base)) {
+    const v = readdirSync(base)
+      .filter((x) => existsSync(join(base, x, "bin", "initdb")))
+      .sort((a, b) => Number(b) - Number(a))[0];
+    if (v) bin = join(base, v, "bin");
+  }
+  if (!bin) bin = (process.env.PATH ?? "").split(":").find((d) => d && existsSync(join(d, "initdb")));
+  if (!bin) return null;
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const password = `pw-${Math.random().toString(36).slice(2, 10)}`;
+  writeFileSync(join(dir, "pw"), `${password}\n`);
+  mkdirSync(join(dir, "sock"));
+  const root = process.getuid?.() === 0;
+  if (root) {
+    const uid = Number(execFileSync("id", ["-u", "postgres"]).toString());
+    const gid = Number(execFileSync("id", ["-g", "postgres"]).toString());
+    for (const p of [dir, join(dir, "pw"), join(dir, "sock")]) chownSync(p, uid, gid);
+  }
+  const run = (cmd, args) =>
+    root
+      ? execFileSync("runuser", ["-u", "postgres", "--", join(bin, cmd), ...args], { stdio: "pipe" })
+      : execFileSync(join(bin, cmd), args, { stdio: "pipe" });
+  const port = await new Promise((r) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => r(p));
+    });
+  });
+  const data = join(dir, "data");
+  run("initdb", ["-D", data, "-U", "capp", `--pwfile=${join(dir, "pw")}`, "--auth=scram-sha-256", "--no-sync"]);
+  run("pg_ctl", [
+    "-D",
+    data,
+    "-l",
+    join(dir, "log"),
+    "-w",
+    "-t",
+    "60",
+    "-o",
+    `-p ${port} -k ${join(dir, "sock")} -c listen_addresses=127.0.0.1`,
+    "start",
+  ]);
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
+    } catch {}
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", stop);
+  const url = (db = "postgres") => `postgresql://capp:${password}@127.0.0.1:${port}/${db}`;
+  const createDatabase = (name) => {
+    execFileSync(
+      join(bin, "psql"),
+      ["-h", "127.0.0.1", "-p", String(port), "-U", "capp", "-d", "postgres", "-c", `CREATE DATABASE "${name}"`],
+      { env: { ...process.env, PGPASSWORD: password }, stdio: "ignore" },
+    );
+    return url(name);
+  };
+  return { password, url, createDatabase, stop };
 }

@@ -6,9 +6,12 @@ import { fileURLToPath } from "node:url";
 const dir = fileURLToPath(new URL(".", import.meta.url));
 const only = process.argv.slice(2);
 // opt-in (about an hour): run by name (`npm run bench -- evaluate`) or with CAPP_BENCH_EVALUATE=1
-const optIn = ["evaluate.mjs"];
+// opt-in (about 6 minutes, several training workspaces on one PostgreSQL study): `npm run bench -- pg-workers`
+// (`-- pg` runs it with the sync comparison) or CAPP_BENCH_PG_WORKERS=1
+const optIn = ["evaluate.mjs", "pg-workers.mjs"];
+const optInEnv = { "evaluate.mjs": "CAPP_BENCH_EVALUATE", "pg-workers.mjs": "CAPP_BENCH_PG_WORKERS" };
 const benches = ["sync.mjs", "trader.mjs", "train.mjs", "ppo.mjs", "watchdog.mjs", "pg.mjs", ...optIn].filter((b) =>
-  only.length ? only.some((o) => b.startsWith(o)) : !optIn.includes(b) || process.env.CAPP_BENCH_EVALUATE === "1",
+  only.length ? only.some((o) => b.startsWith(o)) : !optIn.includes(b) || process.env[optInEnv[b]] === "1",
 );
 let failed = 0;
 for (const b of benches) {
