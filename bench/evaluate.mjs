@@ -3,8 +3,8 @@
 // trades the test window), for today's training recipe and the seed's, side by side:
 //   - seed:  risk.profile "seed" (1.5 % portfolio stop, 24 h cooldown), training.cv "walk-forward",
 //            training.feePenalty 0, training.windowDays 40 — what `capp evaluate --quick` trained before issue 13;
-//   - today: the defaults (risk.profile "wide", CPCV objective, fee penalty 1, training.windowDays 180).
-// Opt-in (about half an hour on 2 cores with the defaults below):
+//   - today: the defaults (risk.profile "wide", CPCV objective, training.windowDays 180; fee penalty 0 as the seed).
+// Opt-in (about 45 minutes on 2 idle cores with the defaults below):
 //   npm run bench -- evaluate            or   CAPP_BENCH_EVALUATE=1 npm run bench
 // Knobs (env): CAPP_EVAL_RECIPES ("seed,today"), CAPP_EVAL_FOLDS (7), CAPP_EVAL_TRIALS per fold (6),
 // CAPP_EVAL_WORKERS (2), CAPP_EVAL_QUICK (1: the quick preset's small nets and short trials), CAPP_EVAL_OUT (a
@@ -20,7 +20,7 @@ const repo = fileURLToPath(new URL("..", import.meta.url));
 const cli = join(repo, "bin", "capp.js");
 const env = process.env;
 const folds = env.CAPP_EVAL_FOLDS ?? "7";
-const trials = env.CAPP_EVAL_TRIALS ?? "6";
+const trials = env.CAPP_EVAL_TRIALS ?? "12";
 const workers = env.CAPP_EVAL_WORKERS ?? "2";
 const quick = (env.CAPP_EVAL_QUICK ?? "1") !== "0";
 const out = env.CAPP_EVAL_OUT ?? mkdtempSync(join(tmpdir(), "capp-bench-evaluate-"));

@@ -44,7 +44,10 @@ export function registerEvaluate(program: Command, globals: () => GlobalOptions)
     .option("--test-days <n>", "days per test window (default 30)")
     .option("--folds <k>", "test windows, consecutive, ending at --to (default 3)")
     .option("--n-trials <n>", "trials per fold's study (default training.nTrials; 4 with --quick)")
-    .option("--quick", "the training core's quick preset per fold (short trials, small nets; the span stays training.windowDays)")
+    .option(
+      "--quick",
+      "the training core's quick preset per fold (short trials, small nets; the span stays training.windowDays)",
+    )
     .option("--seed <n>", "base seed (default training.seed; fold k uses seed + k)")
     .option("--workers <n>", "child processes training disjoint folds in parallel (default 1; one per core at most)")
     .option("--only-folds <list>", "run only these folds, e.g. 1,3 (what each --workers child runs)")

@@ -291,11 +291,12 @@ export const TrainingSchema = z.object({
   /** CPCV test groups per split k (1 ≤ k < N): C(N, k) trainings per trial, k/N·C(N, k) paths. */
   cpcvTestGroups: posInt.default(2),
   /**
-   * Extra weight of fees in the training reward (reward −= feePenalty·fees; 0 = the seed's reward, where
-   * fees count once through the portfolio value). Default 1: each fee priced twice while the noisy
-   * training policy explores.
+   * Extra weight of fees in the training reward (reward −= feePenalty·fees). Fees already count once,
+   * through the portfolio value, as trading pays them, and the no-trade band applies in training too.
+   * Default 0: on 2021-06 → 2021-12 bars an extra 1× or 2× changed neither fills nor Sharpe beyond noise
+   * (`node bench/fee-penalty.mjs`; README "Agents against holding").
    */
-  feePenalty: z.number().min(0).default(1),
+  feePenalty: z.number().min(0).default(0),
   /** Walk-forward folds over the training bars (test blocks; cv `walk-forward`). */
   folds: posInt.default(3),
   /** Bars dropped between a fold's train part and its test part (purge/embargo, original: 50). */

@@ -62,9 +62,9 @@ export interface EnvSpec {
   exchangeMinQty?: ArrayLike<number>;
   /**
    * Extra weight of fees in the training reward: reward −= feePenalty·fees·2^norm_reward (fees, USD,
-   * already lower V once). 0 = the seed's reward. Training acts through a noisy (Gaussian) policy
-   * whose jitter trades every bar; pricing each fee twice makes that churn unprofitable during
-   * training as it is in trading. Not used by `runPolicy` (evaluation counts fees once, as trading does).
+   * already lower V once). 0 = the seed's reward (the default: config `training.feePenalty`). Meant to
+   * price the exploring (Gaussian) policy's churn higher; not used by `runPolicy` (evaluation counts
+   * fees once, as trading does).
    */
   feePenalty?: number;
 }
