@@ -1,5 +1,6 @@
 /** `capp automation start | stop | status | install` and the hidden `automation host`. */
 import type { Command } from "commander";
+import { members } from "../core/plural.js";
 import { makeCtx } from "./context.js";
 import { numFlag } from "./flags.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
@@ -156,7 +157,7 @@ export function registerAutomation(program: Command, globals: () => GlobalOption
       );
       say(
         opts,
-        `ensemble: ${s.ensemble ? `v${s.ensemble.version}, ${s.ensemble.members} members of ${s.ensemble.study}` : "none"}`,
+        `ensemble: ${s.ensemble ? `v${s.ensemble.version}, ${members(s.ensemble.members)} of ${s.ensemble.study}` : "none"}`,
       );
       say(opts, "recent alerts:");
       if (s.alerts.length === 0) say(opts, "  none");

@@ -1,6 +1,7 @@
 /** `capp backtest [--ensemble | --model DIR] [--from] [--to] [--out DIR]`. */
 import type { Command } from "commander";
 import { benchmarkText, NO_TRADES_TEXT } from "../core/backtest/metrics.js";
+import { members } from "../core/plural.js";
 import { makeCtx } from "./context.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
 import { progress } from "./progress.js";
@@ -72,7 +73,7 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
         bar.stop();
         const out = resolve(f.out ?? join(ctx.paths.root, "backtests", new Date().toISOString().replace(/[:.]/g, "-")));
         mkdirSync(out, { recursive: true });
-        const title = `${f.model ? `model ${f.model}` : `ensemble v${r.ensembleVersion} (${r.members} members)`}: ${new Date(fromMs).toISOString().slice(0, 10)} → ${new Date(toMs).toISOString().slice(0, 10)}`;
+        const title = `${f.model ? `model ${f.model}` : `ensemble v${r.ensembleVersion} (${members(r.members)})`}: ${new Date(fromMs).toISOString().slice(0, 10)} → ${new Date(toMs).toISOString().slice(0, 10)}`;
         writeBacktestOutputs(r, join(out, "equity.csv"), join(out, "chart.svg"), title);
         // which bars the candidate was trained on (issue 12 §4): a backtest over them is not a validation
         const { trainedUntil } = await import("../core/deploy/check.js");

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import type { SyncResult } from "../core/ensemble/sync.js";
 import { ConfigError } from "../core/errors.js";
+import { members } from "../core/plural.js";
 import { type Ctx, makeCtx } from "./context.js";
 import { intFlag } from "./flags.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
@@ -36,11 +37,11 @@ function render(opts: GlobalOptions, r: SyncResult): void {
       `${head}no valid model in study ${r.study} (${r.completeTrials} COMPLETE trials, ${r.skipped.length} skipped): nothing would be written`,
     );
   else if (!r.changed)
-    say(opts, `${head}no changes: ensemble v${r.version} of ${r.study} has ${r.members.length} members`);
+    say(opts, `${head}no changes: ensemble v${r.version} of ${r.study} has ${members(r.members.length)}`);
   else
     say(
       opts,
-      `${head}${color.green(r.dryRun ? "would update" : "updated")} ensemble to v${r.version} of ${r.study}: ${r.members.length} members (+${r.added.length} −${r.removed.length})`,
+      `${head}${color.green(r.dryRun ? "would update" : "updated")} ensemble to v${r.version} of ${r.study}: ${members(r.members.length)} (+${r.added.length} −${r.removed.length})`,
     );
   for (const m of r.added)
     say(opts, `  + trial ${m.trial_number} (id ${m.trial_id}) value ${humanNumber(m.value)} from ${m.source_dir}`);
@@ -123,7 +124,7 @@ export function registerEnsemble(program: Command, globals: () => GlobalOptions)
       if (!m) return say(opts, `no ensemble yet (${ctx.paths.manifest}); run \`capp ensemble sync --once\``);
       say(
         opts,
-        `ensemble v${m.version} of ${m.study_name} (${m.direction}), updated ${m.updated}, ${m.model_count} members`,
+        `ensemble v${m.version} of ${m.study_name} (${m.direction}), updated ${m.updated}, ${members(m.model_count)}`,
       );
       say(opts, "  #  trial  id     value        lookback  state_dim  source");
       m.members.forEach((x, k) =>

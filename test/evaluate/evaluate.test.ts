@@ -2,11 +2,12 @@
  * `capp evaluate` core on the bundled sample (data/sample): 2 folds of 7-day test windows, 2 quick
  * trials per fold. The first run is aborted after fold 1 (a simulated kill); the second resumes.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/core/config/load.js";
+import { RISK_PROFILES } from "../../src/core/config/riskProfiles.js";
 import type { CappConfig } from "../../src/core/config/schema.js";
 import { assertNoLeak, type EvaluateReport, LeakError, runEvaluate } from "../../src/core/evaluate/run.js";
 import { foldWindows } from "../../src/core/evaluate/windows.js";
@@ -160,6 +161,36 @@ describe("capp evaluate", () => {
       expect(f.traded === "ensemble").toBe(f.gate.action === "DEPLOYED");
     }
   });
+});
+
+describe("capp evaluate under another recipe", () => {
+  it("redoes a finished fold when the risk profile changed, and names the recipe it used", async () => {
+    const copy = join(dir, "evaluate-seed-profile");
+    cpSync(out, copy, { recursive: true });
+    const seedConfig = { ...config, risk: { ...config.risk, ...RISK_PROFILES.seed, profile: "seed" as const } };
+    const again = await runEvaluate({
+      config: seedConfig,
+      barsDb,
+      outDir: copy,
+      fromMs: Date.UTC(2022, 6, 20),
+      toMs: Date.UTC(2022, 9, 11),
+      testDays: 7,
+      folds: 2,
+      nTrials: 2,
+      quick: true,
+      onlyFolds: [1],
+    });
+    expect(again.resumedFolds).toEqual([]); // fold 1 was done under `wide`: not trusted under `seed`
+    expect(again.folds.map((f) => f.fold)).toEqual([1]);
+    expect(again.recipe).toMatchObject({ riskProfile: "seed", portfolioTrailingStopPct: 0.015, cooldownHours: 24 });
+    expect(second.recipe).toMatchObject({
+      cv: "cpcv",
+      cpcv: { groups: 3, testGroups: 1 },
+      riskProfile: "wide",
+      portfolioTrailingStopPct: 0.15,
+    });
+    expect(readFileSync(join(copy, "report.md"), "utf8")).toContain("risk profile seed (portfolio trailing stop 1.5 %");
+  }, 600_000);
 });
 
 describe("fold windows", () => {

@@ -26,6 +26,7 @@ import { singleModelManifest } from "../ensemble/load.js";
 import { type Manifest, readManifest } from "../ensemble/manifest.js";
 import { ConfigError, DataError, errorMessage } from "../errors.js";
 import { openStudyStorage } from "../optuna/storage.js";
+import { members } from "../plural.js";
 import type { StateDb } from "../state/db.js";
 import { isSameProcess } from "../supervisor/procinfo.js";
 import type { ProcessIdentity } from "../supervisor/terminate.js";
@@ -204,7 +205,7 @@ async function deployCheckLocked(o: DeployCheckOptions): Promise<DeployCheckResu
     live.key !== memberSetKey(candidate.manifest.members);
   const changedTxt = () =>
     "manifest" in candidate && live
-      ? `the synced ${c.deploy.mode === "single" ? "package" : `ensemble v${candidate.manifest.version}`} (${candidate.manifest.members.length} members) differs from deployment ${live.deployment}'s (${live.members} members)`
+      ? `the synced ${c.deploy.mode === "single" ? "package" : `ensemble v${candidate.manifest.version}`} (${members(candidate.manifest.members.length)}) differs from deployment ${live.deployment}'s (${members(live.members)})`
       : "";
   let reason: CheckReason;
   if (verdict.kind === "same" || verdict.kind === "worse" || verdict.kind === "insufficient") {
@@ -330,7 +331,7 @@ async function deployCheckLocked(o: DeployCheckOptions): Promise<DeployCheckResu
   // between them is repaired by `reconcilePointer` at the next check), then the trader is signalled
   const alive = o.trader && isSameProcess(o.trader.pid, o.trader.startTicks) ? o.trader.pid : null;
   const record: DeploymentRecord = { ...pointer, source, pid: alive };
-  const message = `deployed ${c.deploy.mode === "single" ? "single model" : `ensemble v${manifest.version} (${manifest.model_count} members)`} as deployment ${n}, ${reason.code === "members_changed" ? "because its member set changed (best trial unchanged: " + trialTxt + ")" : `triggered by ${trialTxt}`}; ${passedTxt}`;
+  const message = `deployed ${c.deploy.mode === "single" ? "single model" : `ensemble v${manifest.version} (${members(manifest.model_count)})`} as deployment ${n}, ${reason.code === "members_changed" ? "because its member set changed (best trial unchanged: " + trialTxt + ")" : `triggered by ${trialTxt}`}; ${passedTxt}`;
   recordAction(o.db, {
     ...base,
     action: "DEPLOYED",

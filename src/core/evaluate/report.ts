@@ -1,4 +1,6 @@
 /** `evaluate/report.md`: the evaluation as Markdown tables (pure). */
+
+import { members } from "../plural.js";
 import type { EvaluateReport, FoldResult } from "./run.js";
 import type { SeriesMetrics } from "./stats.js";
 
@@ -24,7 +26,7 @@ function foldSection(f: FoldResult): string[] {
     "",
     `Trained on ${b.trainFrom.slice(0, 16)} → ${b.trainTo.slice(0, 16)} (${f.study.trials} trials: ${f.study.complete} complete, ${f.study.pruned} pruned, ${f.study.failed} failed, ${f.study.seconds.toFixed(0)} s); ` +
       `gate on ${b.validationFrom?.slice(0, 16) ?? "n/a"} → ${b.validationTo?.slice(0, 16) ?? "n/a"}: ${f.gate.action}${f.gate.rule ? ` (rule ${f.gate.rule})` : ""}, ` +
-      `Sharpe ${num(f.gate.sharpe)} vs EW ${num(f.gate.ewSharpe)}, PBO ${num(f.gate.pbo)}, DSR ${num(f.gate.dsr)}. Traded: ${f.traded === "ensemble" ? `ensemble v${f.ensemble.version} (${f.ensemble.members} members)` : "cash (nothing deployed)"}.`,
+      `Sharpe ${num(f.gate.sharpe)} vs EW ${num(f.gate.ewSharpe)}, PBO ${num(f.gate.pbo)}, DSR ${num(f.gate.dsr)}. Traded: ${f.traded === "ensemble" ? `ensemble v${f.ensemble.version} (${members(f.ensemble.members)})` : "cash (nothing deployed)"}.`,
     ...(f.gate.overfitting ? [`Overfitting: ${f.gate.overfitting}.`] : []),
     ...(f.gate.failures.length ? f.gate.failures.map((x) => `- refused: ${x}`) : []),
     "",

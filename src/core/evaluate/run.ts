@@ -32,6 +32,7 @@ import { ConfigError, DataError } from "../errors.js";
 import { BarStore } from "../market/barstore.js";
 import { storeRange } from "../market/range.js";
 import { timeframeMs } from "../market/types.js";
+import { members as countMembers } from "../plural.js";
 import { readJsonFile, writeFileAtomicSync, writeJsonAtomic } from "../state/atomic.js";
 import { StateDb } from "../state/db.js";
 import { currentTradeTarget } from "../trader/deployment.js";
@@ -389,7 +390,7 @@ async function runFold(
   writeFileSync(
     files.chart,
     equityChartSvg(
-      `fold ${w.fold}: ${traded === "ensemble" ? `ensemble v${version} (${members} members)` : "gate refused → cash"}, test ${bounds.testFrom.slice(0, 10)} → ${bounds.testTo.slice(0, 10)}`,
+      `fold ${w.fold}: ${traded === "ensemble" ? `ensemble v${version} (${countMembers(members)})` : "gate refused → cash"}, test ${bounds.testFrom.slice(0, 10)} → ${bounds.testTo.slice(0, 10)}`,
       series.times,
       [
         { name: traded === "ensemble" ? "ensemble" : "cash (gate refused)", color: "#1f77b4", values: series.ensemble },
