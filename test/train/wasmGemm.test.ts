@@ -120,11 +120,16 @@ describe.runIf(wasmGemmAvailable)("WebAssembly SIMD GEMM: C += op(A)·B", () => 
       const gw0 = rand(r, outDim * inDim);
       const g = naive(dy, x, gw0, outDim, inDim, batch, true);
       const d = naive(dy, w, new Float32Array(batch * inDim), batch, inDim, outDim, false);
+      const gb0 = rand(r, outDim);
+      const gbWant = Float32Array.from(gb0); // float32 adds in row order: the plain loop's bits
+      for (let i = 0; i < batch; i++) for (let o = 0; o < outDim; o++) gbWant[o] += dy[i * outDim + o];
       for (const mask of [false, true]) {
         const gw = Float32Array.from(gw0);
+        const gb = Float32Array.from(gb0);
         const dx = new Float32Array(batch * inDim).fill(Number.NaN);
-        linearBackwardF32(dy, x, w, gw, dx, batch, inDim, outDim, mask);
+        linearBackwardF32(dy, x, w, gw, gb, dx, batch, inDim, outDim, mask);
         expectClose(gw, g.want, g.scale);
+        expect(Array.from(gb)).toEqual(Array.from(gbWant));
         expectClose(
           dx,
           d.want.map((v, i) => (mask && x[i] <= 0 ? 0 : v)),
@@ -132,7 +137,7 @@ describe.runIf(wasmGemmAvailable)("WebAssembly SIMD GEMM: C += op(A)·B", () => 
         );
       }
       const gw = Float32Array.from(gw0);
-      linearBackwardF32(dy, x, w, gw, null, batch, inDim, outDim, true); // weight gradient only
+      linearBackwardF32(dy, x, w, gw, new Float32Array(outDim), null, batch, inDim, outDim, true); // weight gradient only
       expectClose(gw, g.want, g.scale);
     },
   );
@@ -145,6 +150,7 @@ describe.runIf(wasmGemmAvailable)("MLP on the SIMD kernels vs the plain TypeScri
     [3, 5],
     [4, 5],
     [37, 64],
+    [5, 64],
     [128, 33],
   ])("batch %i, width %i: same outputs, gradients and input gradient within 1e-5", (batch, width) => {
     const rng = new Rng(batch * 100 + width);

@@ -337,18 +337,18 @@ export function mlpBackward<V extends Vec>(
     const gw = grads.layers[k].w;
     const gb = grads.layers[k].b;
     const x = acts[k];
-    for (let r = 0; r < batch; r++) {
-      const yo = r * outDim;
-      for (let o = 0; o < outDim; o++) gb[o] += dy[yo + o];
-    }
     if (simd) {
       const dx = allocLike(dy, batch * inDim);
       const wantDx = k > 0 || needInputGrad;
       const f = (v: Vec) => v as Float32Array;
-      linearBackwardF32(f(dy), f(x), f(w), f(gw), wantDx ? f(dx) : null, batch, inDim, outDim, k > 0);
+      linearBackwardF32(f(dy), f(x), f(w), f(gw), f(gb), wantDx ? f(dx) : null, batch, inDim, outDim, k > 0);
       if (k === 0) return dx;
       dy = dx;
       continue;
+    }
+    for (let r = 0; r < batch; r++) {
+      const yo = r * outDim;
+      for (let o = 0; o < outDim; o++) gb[o] += dy[yo + o];
     }
     // dW[out, in] += dyᵀ · x, as (dyᵀ)·(xᵀ)ᵀ over the batch; dx[batch, in] = dy · W, as dy·(Wᵀ)ᵀ
     gemmNT(transpose(dy, batch, outDim), transpose(x, batch, inDim), gw, outDim, inDim, batch);

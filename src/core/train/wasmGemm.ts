@@ -154,8 +154,11 @@ const SIMD = {
   load32Splat: 0x09,
   store: 0x0b,
   const: 0x0c,
+  f32x4Le: 0x45,
+  andnot: 0x4f,
   f32x4Add: 0xe4,
   f32x4Mul: 0xe6,
+  f32x4Max: 0xe9,
 } as const;
 
 /** Rows of A per register tile. */
@@ -293,39 +296,130 @@ function emitGemm(): Fn {
   return f;
 }
 
+/** Side of the square blocks {@link emitTranspose} walks (8×8 floats: 8 cache lines each way). */
+const TB = 8;
+
 /**
- * `transpose(src, dst, rows, cols, relu)`: dst[cols×rows] = src[rows×cols]ᵀ (byte pointers),
- * with max(·, 0) applied when relu ≠ 0.
+ * `transpose(src, dst, rows, cols)`: dst[cols×rows] = src[rows×cols]ᵀ (byte pointers), in 8×8 blocks
+ * so that neither the reads nor the strided writes leave L1 (a plain row walk with a power-of-two
+ * stride thrashes a few cache sets).
  */
 function emitTranspose(): Fn {
   const f = new Fn(
-    ["src", "dst", "rows", "cols", "relu"],
+    ["src", "dst", "rows", "cols"],
     [
+      ["r0", I32],
+      ["q0", I32],
       ["r", I32],
       ["q", I32],
-      ["ps", I32],
-      ["pd", I32],
-      ["stride", I32],
-      ["v", F32],
+      ["re", I32],
+      ["qe", I32],
     ],
   );
-  f.get("rows").i32(2).op(OP.shl).set("stride");
-  f.get("src").set("ps");
-  f.i32(0).set("r");
+  const minInto = (name: string, a: () => void, limit: string) => {
+    // name = min(a, limit)
+    a();
+    f.set(name);
+    f.get(name).get(limit).get(name).get(limit).op(OP.ltU, OP.select).set(name);
+  };
+  f.i32(0).set("r0");
   f.op(OP.block, OP.void, OP.loop, OP.void);
-  f.get("r").get("rows").op(OP.geU, OP.brIf, 1);
-  f.get("dst").get("r").i32(2).op(OP.shl, OP.add).set("pd");
+  f.get("r0").get("rows").op(OP.geU, OP.brIf, 1);
+  minInto("re", () => f.get("r0").i32(TB).op(OP.add), "rows");
+  f.i32(0).set("q0");
+  f.op(OP.block, OP.void, OP.loop, OP.void);
+  f.get("q0").get("cols").op(OP.geU, OP.brIf, 1);
+  minInto("qe", () => f.get("q0").i32(TB).op(OP.add), "cols");
+  f.get("r0").set("r");
+  f.op(OP.loop, OP.void);
+  f.get("q0").set("q");
+  f.op(OP.loop, OP.void);
+  // dst[q·rows + r] = src[r·cols + q]
+  f.get("dst").get("q").get("rows").op(OP.mul).get("r").op(OP.add).i32(2).op(OP.shl, OP.add);
+  f.get("src").get("r").get("cols").op(OP.mul).get("q").op(OP.add).i32(2).op(OP.shl, OP.add);
+  f.op(OP.f32Load, 2, 0, OP.f32Store, 2, 0);
+  f.addImm("q", 1).get("q").get("qe").op(OP.ltU, OP.brIf, 0);
+  f.op(OP.end);
+  f.addImm("r", 1).get("r").get("re").op(OP.ltU, OP.brIf, 0);
+  f.op(OP.end);
+  f.addImm("q0", TB).op(OP.br, 0);
+  f.op(OP.end, OP.end);
+  f.addImm("r0", TB).op(OP.br, 0);
+  f.op(OP.end, OP.end);
+  return f;
+}
+
+/**
+ * A loop over `count` floats 4 at a time (rounded up: the caller leaves slack after the arrays), with
+ * byte pointers `a` (and `b`) stepped by 16: `body` emits one step.
+ */
+function emitVectorLoop(params: string[], body: (f: Fn) => void): Fn {
+  const f = new Fn(params, [["end", I32]]);
+  f.get("a").get("count").i32(2).op(OP.shl, OP.add).set("end");
+  f.op(OP.block, OP.void, OP.loop, OP.void);
+  f.get("a").get("end").op(OP.geU, OP.brIf, 1);
+  body(f);
+  f.addImm("a", 16);
+  if (params.includes("b")) f.addImm("b", 16);
+  f.op(OP.br, 0, OP.end, OP.end);
+  return f;
+}
+
+/** `relu(a, count)`: a[i] = max(a[i], 0). */
+function emitRelu(): Fn {
+  return emitVectorLoop(["a", "count"], (f) => {
+    f.get("a")
+      .get("a")
+      .simd(SIMD.load, [2, 0])
+      .simd(SIMD.const)
+      .op(...new Array(16).fill(0));
+    f.simd(SIMD.f32x4Max).simd(SIMD.store, [2, 0]);
+  });
+}
+
+/** `mask(a, b, count)`: a[i] = 0 where b[i] ≤ 0 (the ReLU derivative; NaN in b keeps a[i], as in JS). */
+function emitMask(): Fn {
+  return emitVectorLoop(["a", "b", "count"], (f) => {
+    f.get("a").get("a").simd(SIMD.load, [2, 0]);
+    f.get("b")
+      .simd(SIMD.load, [2, 0])
+      .simd(SIMD.const)
+      .op(...new Array(16).fill(0))
+      .simd(SIMD.f32x4Le);
+    f.simd(SIMD.andnot).simd(SIMD.store, [2, 0]);
+  });
+}
+
+/**
+ * `colsum(src, rows, cols, dst)`: dst[q] += Σ_r src[r·cols + q], rows in order (float32 adds: the
+ * same bits as the plain loop), 4 columns at a time.
+ */
+function emitColSum(): Fn {
+  const f = new Fn(
+    ["src", "rows", "cols", "dst"],
+    [
+      ["q", I32],
+      ["r", I32],
+      ["ps", I32],
+      ["stride", I32],
+      ["acc", V128],
+    ],
+  );
+  f.get("cols").i32(2).op(OP.shl).set("stride");
   f.i32(0).set("q");
   f.op(OP.block, OP.void, OP.loop, OP.void);
   f.get("q").get("cols").op(OP.geU, OP.brIf, 1);
-  f.get("ps").op(OP.f32Load, 2, 0).set("v");
-  f.get("relu").op(OP.if, OP.void);
-  f.get("v").op(0x43, 0, 0, 0, 0, OP.f32Max).set("v"); // v = max(v, 0)
-  f.op(OP.end);
-  f.get("pd").get("v").op(OP.f32Store, 2, 0);
-  f.addImm("ps", 4).addLocal("pd", "stride").addImm("q", 1).op(OP.br, 0);
+  f.get("dst").get("q").i32(2).op(OP.shl, OP.add).simd(SIMD.load, [2, 0]).set("acc");
+  f.get("src").get("q").i32(2).op(OP.shl, OP.add).set("ps");
+  f.get("rows").set("r");
+  f.op(OP.block, OP.void, OP.loop, OP.void);
+  f.get("r").op(OP.eqz, OP.brIf, 1);
+  f.get("acc").get("ps").simd(SIMD.load, [2, 0]).simd(SIMD.f32x4Add).set("acc");
+  f.addLocal("ps", "stride");
+  f.get("r").i32(1).op(OP.sub).set("r").op(OP.br, 0);
   f.op(OP.end, OP.end);
-  f.addImm("r", 1).op(OP.br, 0);
+  f.get("dst").get("q").i32(2).op(OP.shl, OP.add).get("acc").simd(SIMD.store, [2, 0]);
+  f.addImm("q", 4).op(OP.br, 0);
   f.op(OP.end, OP.end);
   return f;
 }
@@ -335,6 +429,9 @@ function buildModule(): Uint8Array {
   const fns: [string, Fn][] = [
     ["gemm", emitGemm()],
     ["transpose", emitTranspose()],
+    ["relu", emitRelu()],
+    ["mask", emitMask()],
+    ["colsum", emitColSum()],
   ];
   const section = (id: number, payload: number[]) => [id, ...uleb(payload.length), ...payload];
   const str = (s: string) => [...uleb(s.length), ...Buffer.from(s, "utf8")];
@@ -387,7 +484,10 @@ interface Exports {
     c: number,
     ldc: number,
   ): void;
-  transpose(src: number, dst: number, rows: number, cols: number, relu: number): void;
+  transpose(src: number, dst: number, rows: number, cols: number): void;
+  relu(a: number, count: number): void;
+  mask(a: number, b: number, count: number): void;
+  colsum(src: number, rows: number, cols: number, dst: number): void;
 }
 
 function instantiate(): Exports | null {
@@ -476,30 +576,40 @@ export function linearForwardF32(
   relu: boolean,
 ): void {
   const e = ex();
-  const slack = slackBytes(4 * Math.max(batch, inDim, outDim));
-  const [px, pxt, pw, pyt, py] = reserve(
-    [batch * inDim, batch * inDim, outDim * inDim, outDim * batch, batch * outDim],
-    slack,
+  const n = batch * outDim;
+  const [px, pw, pt, py, pyt] = reserve(
+    [batch * inDim, outDim * inDim, Math.max(outDim, batch) * inDim, n, n],
+    slackBytes(4 * Math.max(batch, inDim, outDim)),
   );
   heap.set(x.subarray(0, batch * inDim), px / 4);
   heap.set(w.subarray(0, outDim * inDim), pw / 4);
-  e.transpose(px, pxt, batch, inDim, 0); // xᵀ [in × batch]
-  for (let o = 0; o < outDim; o++) heap.fill(b[o], pyt / 4 + o * batch, pyt / 4 + (o + 1) * batch);
-  e.gemm(outDim, batch, inDim, pw, 4 * inDim, 4, pxt, 4 * batch, pyt, 4 * batch); // yᵀ += W·xᵀ
-  e.transpose(pyt, py, outDim, batch, relu ? 1 : 0);
-  y.set(heap.subarray(py / 4, py / 4 + batch * outDim));
+  if (outDim * inDim <= batch * (inDim + outDim)) {
+    // narrow layer (w no larger than x and y): y[batch×out] = b + x·(wᵀ), transposing w
+    e.transpose(pw, pt, outDim, inDim); // wᵀ [in × out]
+    for (let r = 0; r < batch; r++) heap.set(b.subarray(0, outDim), py / 4 + r * outDim);
+    e.gemm(batch, outDim, inDim, px, 4 * inDim, 4, pt, 4 * outDim, py, 4 * outDim);
+  } else {
+    // wide layer: yᵀ[out×batch] = b + w·xᵀ, transposing the batch-sized x and y only
+    e.transpose(px, pt, batch, inDim); // xᵀ [in × batch]
+    for (let o = 0; o < outDim; o++) heap.fill(b[o], pyt / 4 + o * batch, pyt / 4 + (o + 1) * batch);
+    e.gemm(outDim, batch, inDim, pw, 4 * inDim, 4, pt, 4 * batch, pyt, 4 * batch);
+    e.transpose(pyt, py, outDim, batch);
+  }
+  if (relu) e.relu(py, n);
+  y.set(heap.subarray(py / 4, py / 4 + n));
 }
 
 /**
- * Both gradients of one Linear layer from dL/dy [batch×out]: gw[out×in] += dyᵀ·x, and, when `dx`
- * is given, dx[batch×in] = dy·w (overwritten), zeroed where `x` ≤ 0 when `reluMask` (the ReLU that
- * produced x).
+ * All gradients of one Linear layer from dL/dy [batch×out]: gw[out×in] += dyᵀ·x, gb[out] += Σ_rows dy
+ * (float32 adds in row order, the same bits as a plain loop), and, when `dx` is given,
+ * dx[batch×in] = dy·w (overwritten), zeroed where `x` ≤ 0 when `reluMask` (the ReLU that produced x).
  */
 export function linearBackwardF32(
   dy: Float32Array,
   x: Float32Array,
   w: Float32Array,
   gw: Float32Array,
+  gb: Float32Array,
   dx: Float32Array | null,
   batch: number,
   inDim: number,
@@ -507,22 +617,24 @@ export function linearBackwardF32(
   reluMask: boolean,
 ): void {
   const e = ex();
-  const slack = slackBytes(4 * Math.max(batch, inDim, outDim));
-  const [pdy, px, pgw, pw, pdx] = reserve(
-    [batch * outDim, batch * inDim, outDim * inDim, dx ? outDim * inDim : 0, dx ? batch * inDim : 0],
-    slack,
+  const [pdy, px, pgw, pgb, pw, pdx] = reserve(
+    [batch * outDim, batch * inDim, outDim * inDim, outDim, dx ? outDim * inDim : 0, dx ? batch * inDim : 0],
+    slackBytes(4 * Math.max(batch, inDim, outDim)),
   );
   heap.set(dy.subarray(0, batch * outDim), pdy / 4);
   heap.set(x.subarray(0, batch * inDim), px / 4);
   heap.set(gw.subarray(0, outDim * inDim), pgw / 4);
+  heap.set(gb.subarray(0, outDim), pgb / 4);
+  e.colsum(pdy, batch, outDim, pgb);
+  gb.set(heap.subarray(pgb / 4, pgb / 4 + outDim));
   e.gemm(outDim, inDim, batch, pdy, 4, 4 * outDim, px, 4 * inDim, pgw, 4 * inDim); // dW += dyᵀ·x
   gw.set(heap.subarray(pgw / 4, pgw / 4 + outDim * inDim));
   if (!dx) return;
   heap.set(w.subarray(0, outDim * inDim), pw / 4);
   const d0 = pdx / 4;
-  heap.fill(0, d0, d0 + batch * inDim);
+  const nx = batch * inDim;
+  heap.fill(0, d0, d0 + nx);
   e.gemm(batch, inDim, outDim, pdy, 4 * outDim, 4, pw, 4 * inDim, pdx, 4 * inDim); // dx = dy·W
-  const out = heap.subarray(d0, d0 + batch * inDim);
-  dx.set(out);
-  if (reluMask) for (let i = 0; i < dx.length; i++) if (x[i] <= 0) dx[i] = 0;
+  if (reluMask) e.mask(pdx, px, nx);
+  dx.set(heap.subarray(d0, d0 + nx));
 }
