@@ -169,8 +169,12 @@ const NR = 8;
 export const KC = 256;
 /** Byte offset of the 4×8 float scratch tile used for edge tiles. */
 const SCRATCH = 0;
-/** First byte free for operands. */
-const HEAP = 256;
+/** Width of one column block of B, packed per k-block into KC×NC contiguous floats (256 KiB, in L2). */
+export const NC = 256;
+/** Byte offset of the packed block of B (after the scratch tile). */
+const PACK = 256;
+/** First byte free for operands (after the packed block). */
+const HEAP = PACK + KC * NC * 4;
 
 /**
  * `gemm(m, n, k, a, ars, acs, b, ldb, c, ldc)`: C += A·B with all pointers and strides in bytes.
@@ -191,6 +195,10 @@ function emitGemm(): Fn {
     ["q", I32],
     ["rm", I32],
     ["qm", I32],
+    ["j0", I32],
+    ["je", I32],
+    ["src", I32],
+    ["dst", I32],
   ];
   for (let r = 0; r < MR; r++) locals.push([`pa${r}`, I32]);
   for (let r = 0; r < MR; r++) {
@@ -211,12 +219,37 @@ function emitGemm(): Fn {
   // kc = min(KC, k − p0)
   f.get("k").get("p0").op(OP.sub).set("kc");
   f.i32(KC).get("kc").get("kc").i32(KC).op(OP.gtU, OP.select).set("kc");
+  f.i32(0).set("j0");
+  f.op(OP.block, OP.void, OP.loop, OP.void); // column blocks of NC
+  f.get("j0").get("n").op(OP.geU, OP.brIf, 1);
+  // je = min(j0 + NC, n)
+  f.get("j0").i32(NC).op(OP.add).set("je");
+  f.get("je").get("n").get("je").get("n").op(OP.ltU, OP.select).set("je");
+  // pack B[p0 : p0+kc, j0 : je] into panels of NR columns, each kc×NR contiguous, at PACK
+  f.get("j0").set("j");
+  f.op(OP.block, OP.void, OP.loop, OP.void);
+  f.get("j").get("je").op(OP.geU, OP.brIf, 1);
+  f.get("b").get("p0").get("ldb").op(OP.mul, OP.add).get("j").i32(2).op(OP.shl, OP.add).set("src");
+  f.i32(PACK).get("j").get("j0").op(OP.sub).get("kc").op(OP.mul).i32(2).op(OP.shl, OP.add).set("dst");
+  f.get("kc").set("p");
+  f.op(OP.loop, OP.void);
+  for (let v = 0; v < NR / 4; v++)
+    f.get("dst")
+      .get("src")
+      .simd(SIMD.load, [2, 16 * v])
+      .simd(SIMD.store, [2, 16 * v]);
+  f.addLocal("src", "ldb").addImm("dst", 4 * NR);
+  f.get("p").i32(1).op(OP.sub).set("p");
+  f.get("p").op(OP.brIf, 0);
+  f.op(OP.end);
+  f.addImm("j", NR).op(OP.br, 0);
+  f.op(OP.end, OP.end);
   f.i32(0).set("i");
   f.op(OP.block, OP.void, OP.loop, OP.void); // row panels
   f.get("i").get("m").op(OP.geU, OP.brIf, 1);
-  f.i32(0).set("j");
-  f.op(OP.block, OP.void, OP.loop, OP.void); // column panels
-  f.get("j").get("n").op(OP.geU, OP.brIf, 1);
+  f.get("j0").set("j");
+  f.op(OP.block, OP.void, OP.loop, OP.void); // column panels of the block
+  f.get("j").get("je").op(OP.geU, OP.brIf, 1);
   for (const row of acc) for (const c of row) zero().set(c);
   // pa0 = a + i·ars + p0·acs; pa_r = pa_{r−1} + ars
   f.get("a").get("i").get("ars").op(OP.mul, OP.add).get("p0").get("acs").op(OP.mul, OP.add).set("pa0");
@@ -225,8 +258,8 @@ function emitGemm(): Fn {
       .get("ars")
       .op(OP.add)
       .set(`pa${r}`);
-  // pb = b + p0·ldb + 4j
-  f.get("b").get("p0").get("ldb").op(OP.mul, OP.add).get("j").i32(2).op(OP.shl, OP.add).set("pb");
+  // pb = the packed panel of column j
+  f.i32(PACK).get("j").get("j0").op(OP.sub).get("kc").op(OP.mul).i32(2).op(OP.shl, OP.add).set("pb");
   f.get("kc").set("p");
   f.op(OP.loop, OP.void); // the k-loop
   for (let v = 0; v < NR / 4; v++)
@@ -240,7 +273,7 @@ function emitGemm(): Fn {
     }
   }
   for (let r = 0; r < MR; r++) f.addLocal(`pa${r}`, "acs");
-  f.addLocal("pb", "ldb");
+  f.addImm("pb", 4 * NR);
   f.get("p").i32(1).op(OP.sub).set("p");
   f.get("p").op(OP.brIf, 0);
   f.op(OP.end);
@@ -290,6 +323,8 @@ function emitGemm(): Fn {
   f.addImm("j", NR).op(OP.br, 0);
   f.op(OP.end, OP.end);
   f.addImm("i", MR).op(OP.br, 0);
+  f.op(OP.end, OP.end);
+  f.get("je").set("j0").op(OP.br, 0);
   f.op(OP.end, OP.end);
   f.get("p0").i32(KC).op(OP.add).set("p0").op(OP.br, 0);
   f.op(OP.end, OP.end);
