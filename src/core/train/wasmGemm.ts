@@ -173,8 +173,10 @@ const SCRATCH = 0;
 export const NC = 256;
 /** Byte offset of the packed block of B (after the scratch tile). */
 const PACK = 256;
-/** First byte free for operands (after the packed block). */
-const HEAP = PACK + KC * NC * 4;
+/** Byte offset of the packed row panel of A (MR×KC floats). */
+const APACK = PACK + KC * NC * 4;
+/** First byte free for operands (after the packed blocks). */
+const HEAP = APACK + MR * KC * 4;
 
 /**
  * `gemm(m, n, k, a, ars, acs, b, ldb, c, ldc)`: C += A·B with all pointers and strides in bytes.
@@ -247,17 +249,31 @@ function emitGemm(): Fn {
   f.i32(0).set("i");
   f.op(OP.block, OP.void, OP.loop, OP.void); // row panels
   f.get("i").get("m").op(OP.geU, OP.brIf, 1);
-  f.get("j0").set("j");
-  f.op(OP.block, OP.void, OP.loop, OP.void); // column panels of the block
-  f.get("j").get("je").op(OP.geU, OP.brIf, 1);
-  for (const row of acc) for (const c of row) zero().set(c);
-  // pa0 = a + i·ars + p0·acs; pa_r = pa_{r−1} + ars
+  // pack the row panel A[i : i+MR, p0 : p0+kc] as kc groups of MR floats at APACK
   f.get("a").get("i").get("ars").op(OP.mul, OP.add).get("p0").get("acs").op(OP.mul, OP.add).set("pa0");
   for (let r = 1; r < MR; r++)
     f.get(`pa${r - 1}`)
       .get("ars")
       .op(OP.add)
       .set(`pa${r}`);
+  f.i32(APACK).set("dst");
+  f.get("kc").set("p");
+  f.op(OP.loop, OP.void);
+  for (let r = 0; r < MR; r++) {
+    f.get("dst")
+      .get(`pa${r}`)
+      .op(OP.f32Load, 2, 0, OP.f32Store, 2, ...uleb(4 * r));
+    f.addLocal(`pa${r}`, "acs");
+  }
+  f.addImm("dst", 4 * MR);
+  f.get("p").i32(1).op(OP.sub).set("p");
+  f.get("p").op(OP.brIf, 0);
+  f.op(OP.end);
+  f.get("j0").set("j");
+  f.op(OP.block, OP.void, OP.loop, OP.void); // column panels of the block
+  f.get("j").get("je").op(OP.geU, OP.brIf, 1);
+  for (const row of acc) for (const c of row) zero().set(c);
+  f.i32(APACK).set("pa0");
   // pb = the packed panel of column j
   f.i32(PACK).get("j").get("j0").op(OP.sub).get("kc").op(OP.mul).i32(2).op(OP.shl, OP.add).set("pb");
   f.get("kc").set("p");
@@ -267,12 +283,14 @@ function emitGemm(): Fn {
       .simd(SIMD.load, [2, 16 * v])
       .set(`b${v}`);
   for (let r = 0; r < MR; r++) {
-    f.get(`pa${r}`).simd(SIMD.load32Splat, [2, 0]).set("s");
+    f.get("pa0")
+      .simd(SIMD.load32Splat, [2, 4 * r])
+      .set("s");
     for (let v = 0; v < NR / 4; v++) {
       f.get(acc[r][v]).get("s").get(`b${v}`).simd(SIMD.f32x4Mul).simd(SIMD.f32x4Add).set(acc[r][v]);
     }
   }
-  for (let r = 0; r < MR; r++) f.addLocal(`pa${r}`, "acs");
+  f.addImm("pa0", 4 * MR);
   f.addImm("pb", 4 * NR);
   f.get("p").i32(1).op(OP.sub).set("p");
   f.get("p").op(OP.brIf, 0);
