@@ -639,7 +639,11 @@ export function linearForwardF32(
   if (outDim * inDim <= batch * (inDim + outDim)) {
     // narrow layer (w no larger than x and y): y[batch×out] = b + x·(wᵀ), transposing w
     e.transpose(pw, pt, outDim, inDim); // wᵀ [in × out]
-    for (let r = 0; r < batch; r++) heap.set(b.subarray(0, outDim), py / 4 + r * outDim);
+    // every row = b: one copy, then doubling copies inside the heap (log2(batch) calls)
+    const y0 = py / 4;
+    heap.set(b.subarray(0, outDim), y0);
+    for (let filled = outDim; filled < n; filled *= 2)
+      heap.copyWithin(y0 + filled, y0, y0 + Math.min(filled, n - filled));
     e.gemm(batch, outDim, inDim, px, 4 * inDim, 4, pt, 4 * outDim, py, 4 * outDim);
   } else {
     // wide layer: yᵀ[out×batch] = b + w·xᵀ, transposing the batch-sized x and y only
