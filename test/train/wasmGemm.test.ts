@@ -1,7 +1,8 @@
 /**
  * The WebAssembly SIMD kernels (src/core/train/wasmGemm.ts) against a naive float64 triple loop, on
  * random shapes including odd sizes (edge tiles in both directions, k across several 256-deep blocks),
- * and the MLP's SIMD path against its plain TypeScript path (useSimdKernels(false)).
+ * batches of 1–3 rows (the matrix–vector kernel), and the MLP's SIMD path against its plain TypeScript
+ * path (useSimdKernels(false)).
  *
  * "Within 1e-5 relative" is measured against the scale of each dot product, Σ_p |a_ip·b_pj| + |c_ij|
  * (the usual bound for rounding in a float32 sum), so entries that cancel to near zero are judged fairly.
@@ -90,6 +91,8 @@ describe.runIf(wasmGemmAvailable)("WebAssembly SIMD GEMM: C += op(A)·B", () => 
 
   it.each([
     [1, 3, 2],
+    [2, 205, 9],
+    [3, 64, 64],
     [9, 204, 64],
     [128, 204, 7],
     [33, 65, 1],

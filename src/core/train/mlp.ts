@@ -8,8 +8,8 @@
  *
  * Float32Array networks (training, inference) run their products on the WebAssembly SIMD kernels of
  * `wasmGemm.ts` (float32 accumulation, like PyTorch's CPU kernels) when the runtime has WebAssembly
- * SIMD, which Node ≥ 16.4 always has; batches of fewer than {@link SIMD_MIN_BATCH} rows (one rollout
- * step) stay on the plain kernel, which needs no copy of the weights.
+ * SIMD, which Node ≥ 16.4 always has (batches of one to three rows, rollout steps, on its
+ * matrix–vector kernel).
  * The plain kernel, {@link gemmNT} (`C += A·Bᵀ`, register- and cache-blocked in TypeScript), serves
  * Float64Array networks (finite-difference gradient checks) and is the fallback: the forward pass is
  * x·Wᵀ, the weight gradient dyᵀ·x and the input gradient dy·W, the last two through transposed copies
@@ -101,12 +101,6 @@ export function mlpParams<V extends Vec>(m: Mlp<V>): V[] {
   return out;
 }
 
-/**
- * Smallest batch for which Float32Array layers use the WebAssembly SIMD kernels (their per-call copy of
- * the weights costs as much as a product with one or two rows).
- */
-export const SIMD_MIN_BATCH = 4;
-
 let simdEnabled = wasmGemmAvailable;
 
 /**
@@ -121,7 +115,7 @@ export function useSimdKernels(on: boolean): boolean {
 
 /** Whether a layer of this precision and batch runs on the WebAssembly SIMD kernels. */
 function useSimd(x: Vec, batch: number): boolean {
-  return simdEnabled && batch >= SIMD_MIN_BATCH && x instanceof Float32Array;
+  return simdEnabled && batch >= 1 && x instanceof Float32Array;
 }
 
 /** Depth of one k-block of {@link gemmNT} (a 4-row panel of a 512-deep block is 8 KiB in float32). */

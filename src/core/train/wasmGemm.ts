@@ -145,6 +145,7 @@ const OP = {
   mul: 0x6c,
   shl: 0x74,
   f32Add: 0x92,
+  f32Mul: 0x94,
   f32Max: 0x97,
 } as const;
 
@@ -154,6 +155,7 @@ const SIMD = {
   load32Splat: 0x09,
   store: 0x0b,
   const: 0x0c,
+  f32x4ExtractLane: 0x1f,
   f32x4Le: 0x45,
   andnot: 0x4f,
   f32x4Add: 0xe4,
@@ -349,6 +351,85 @@ function emitGemm(): Fn {
   return f;
 }
 
+/**
+ * `gemv(w, x, y, out, k)`: y[o] += Σ_p w[o·k + p]·x[p] for o < out (byte pointers; w row-major
+ * [out, k]): the product for a batch of one row (a rollout step), 4 rows of w at a time with the dot
+ * products vectorised along k, then a scalar tail for k mod 4. Reads up to 3 rows past `out`.
+ */
+function emitGemv(): Fn {
+  const locals: [string, number][] = [
+    ["o", I32],
+    ["p", I32],
+    ["px", I32],
+    ["ldw", I32],
+    ["xv", V128],
+  ];
+  for (let r = 0; r < MR; r++) locals.push([`pw${r}`, I32]);
+  for (let r = 0; r < MR; r++) locals.push([`a${r}`, V128]);
+  for (let r = 0; r < MR; r++) locals.push([`s${r}`, F32]);
+  const f = new Fn(["w", "x", "y", "out", "k"], locals);
+  f.get("k").i32(2).op(OP.shl).set("ldw");
+  f.i32(0).set("o");
+  f.op(OP.block, OP.void, OP.loop, OP.void);
+  f.get("o").get("out").op(OP.geU, OP.brIf, 1);
+  for (let r = 0; r < MR; r++)
+    f.simd(SIMD.const)
+      .op(...new Array(16).fill(0))
+      .set(`a${r}`);
+  f.get("w").get("o").get("ldw").op(OP.mul, OP.add).set("pw0");
+  for (let r = 1; r < MR; r++)
+    f.get(`pw${r - 1}`)
+      .get("ldw")
+      .op(OP.add)
+      .set(`pw${r}`);
+  f.get("x").set("px");
+  f.get("k").i32(2).op(0x76).set("p"); // i32.shr_u: k div 4 vector steps
+  f.op(OP.block, OP.void, OP.loop, OP.void);
+  f.get("p").op(OP.eqz, OP.brIf, 1);
+  f.get("px").simd(SIMD.load, [2, 0]).set("xv");
+  for (let r = 0; r < MR; r++) {
+    f.get(`a${r}`).get(`pw${r}`).simd(SIMD.load, [2, 0]).get("xv").simd(SIMD.f32x4Mul).simd(SIMD.f32x4Add).set(`a${r}`);
+    f.addImm(`pw${r}`, 16);
+  }
+  f.addImm("px", 16);
+  f.get("p").i32(1).op(OP.sub).set("p").op(OP.br, 0);
+  f.op(OP.end, OP.end);
+  for (let r = 0; r < MR; r++) {
+    // s_r = lane 0 + lane 1 + lane 2 + lane 3
+    f.get(`a${r}`).simd(SIMD.f32x4ExtractLane).op(0);
+    for (let lane = 1; lane < 4; lane++) f.get(`a${r}`).simd(SIMD.f32x4ExtractLane).op(lane).op(OP.f32Add);
+    f.set(`s${r}`);
+  }
+  // tail: p = k mod 4 scalar steps
+  f.get("k").i32(3).op(OP.and).set("p");
+  f.op(OP.block, OP.void, OP.loop, OP.void);
+  f.get("p").op(OP.eqz, OP.brIf, 1);
+  for (let r = 0; r < MR; r++) {
+    f.get(`s${r}`)
+      .get(`pw${r}`)
+      .op(OP.f32Load, 2, 0)
+      .get("px")
+      .op(OP.f32Load, 2, 0)
+      .op(OP.f32Mul, OP.f32Add)
+      .set(`s${r}`);
+    f.addImm(`pw${r}`, 4);
+  }
+  f.addImm("px", 4);
+  f.get("p").i32(1).op(OP.sub).set("p").op(OP.br, 0);
+  f.op(OP.end, OP.end);
+  // y[o + r] += s_r for the rows that exist
+  for (let r = 0; r < MR; r++) {
+    f.get("o").i32(r).op(OP.add).get("out").op(OP.ltU, OP.if, OP.void);
+    f.get("y").get("o").i32(r).op(OP.add).i32(2).op(OP.shl, OP.add);
+    f.get("y").get("o").i32(r).op(OP.add).i32(2).op(OP.shl, OP.add).op(OP.f32Load, 2, 0);
+    f.get(`s${r}`).op(OP.f32Add, OP.f32Store, 2, 0);
+    f.op(OP.end);
+  }
+  f.addImm("o", MR).op(OP.br, 0);
+  f.op(OP.end, OP.end);
+  return f;
+}
+
 /** Side of the square blocks {@link emitTranspose} walks (8×8 floats: 8 cache lines each way). */
 const TB = 8;
 
@@ -485,6 +566,7 @@ function buildModule(): Uint8Array {
     ["relu", emitRelu()],
     ["mask", emitMask()],
     ["colsum", emitColSum()],
+    ["gemv", emitGemv()],
   ];
   const section = (id: number, payload: number[]) => [id, ...uleb(payload.length), ...payload];
   const str = (s: string) => [...uleb(s.length), ...Buffer.from(s, "utf8")];
@@ -541,6 +623,7 @@ interface Exports {
   relu(a: number, count: number): void;
   mask(a: number, b: number, count: number): void;
   colsum(src: number, rows: number, cols: number, dst: number): void;
+  gemv(w: number, x: number, y: number, out: number, k: number): void;
 }
 
 function instantiate(): Exports | null {
@@ -636,7 +719,13 @@ export function linearForwardF32(
   );
   heap.set(x.subarray(0, batch * inDim), px / 4);
   heap.set(w.subarray(0, outDim * inDim), pw / 4);
-  if (outDim * inDim <= batch * (inDim + outDim)) {
+  if (batch < MR) {
+    // a row or three (rollout steps): dot products along the rows of w, no transposes
+    for (let r = 0; r < batch; r++) {
+      heap.set(b.subarray(0, outDim), py / 4 + r * outDim);
+      e.gemv(pw, px + 4 * r * inDim, py + 4 * r * outDim, outDim, inDim);
+    }
+  } else if (outDim * inDim <= batch * (inDim + outDim)) {
     // narrow layer (w no larger than x and y): y[batch×out] = b + x·(wᵀ), transposing w
     e.transpose(pw, pt, outDim, inDim); // wᵀ [in × out]
     // every row = b: one copy, then doubling copies inside the heap (log2(batch) calls)
