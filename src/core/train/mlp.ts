@@ -17,7 +17,7 @@
  * deterministic (same inputs, same bits).
  */
 import type { Rng } from "./rng.js";
-import { linearBackwardF32, linearForwardF32, wasmGemmAvailable } from "./wasmGemm.js";
+import { linearBackwardF32, linearForwardF32, wasmCanHold, wasmGemmAvailable } from "./wasmGemm.js";
 
 /** Float32Array for training/inference, Float64Array for reference checks. */
 export type Vec = Float32Array | Float64Array;
@@ -113,9 +113,11 @@ export function useSimdKernels(on: boolean): boolean {
   return simdEnabled;
 }
 
-/** Whether a layer of this precision and batch runs on the WebAssembly SIMD kernels. */
-function useSimd(x: Vec, batch: number): boolean {
-  return simdEnabled && batch >= 1 && x instanceof Float32Array;
+/** Whether a network of this precision, batch and layers runs on the WebAssembly SIMD kernels. */
+function useSimd(x: Vec, batch: number, m: Mlp<Vec>): boolean {
+  if (!simdEnabled || batch < 1 || !(x instanceof Float32Array)) return false;
+  // every layer's operands (inputs, outputs, weights, their copies) must fit the module's memory
+  return m.layers.every((l) => wasmCanHold(3 * (batch * (l.inDim + l.outDim) + l.outDim * l.inDim)));
 }
 
 /** Depth of one k-block of {@link gemmNT} (a 4-row panel of a 512-deep block is 8 KiB in float32). */
@@ -281,7 +283,7 @@ export function mlpForward<V extends Vec>(m: Mlp<V>, x: V, batch: number): { out
   }
   const acts: V[] = [x];
   let cur = x;
-  const simd = useSimd(x, batch);
+  const simd = useSimd(x, batch, m);
   for (let k = 0; k < m.layers.length; k++) {
     const { inDim, outDim, w, b } = m.layers[k];
     const y = allocLike(x, batch * outDim);
@@ -325,7 +327,7 @@ export function mlpBackward<V extends Vec>(
 ): V {
   const { batch, acts } = cache;
   let dy = dOut;
-  const simd = useSimd(dOut, batch);
+  const simd = useSimd(dOut, batch, m);
   for (let k = m.layers.length - 1; k >= 0; k--) {
     const { inDim, outDim, w } = m.layers[k];
     const gw = grads.layers[k].w;

@@ -645,6 +645,17 @@ export const wasmGemmAvailable = wasm !== null;
 
 let heap = new Float32Array(wasm ? wasm.mem.buffer : new ArrayBuffer(0));
 
+/** Most bytes the kernels' memory may grow to (WebAssembly memory is 32-bit: 4 GiB at most). */
+const MAX_BYTES = 3 * 2 ** 30;
+
+/**
+ * Whether one layer call with operands of about `floats` floats in all fits the module's memory
+ * (3 GiB; `mlp.ts` runs larger layers on the plain kernel).
+ */
+export function wasmCanHold(floats: number): boolean {
+  return wasm !== null && HEAP + floats * 4 * 1.25 + (1 << 20) < MAX_BYTES;
+}
+
 /** Bytes left readable after each operand (the kernel reads up to 3 rows of A and 7 floats of B beyond). */
 function slackBytes(rowBytes: number): number {
   return MR * rowBytes + 4 * NR + 64;
