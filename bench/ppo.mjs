@@ -107,5 +107,13 @@ for (const H of WIDTHS) {
   console.log(line);
   rows.push(row);
 }
-if (torchInfo) console.log(`PyTorch ${torchInfo.torch}, ${torchInfo.threads} thread, BLAS: ${torchInfo.blas}`);
+if (torchInfo) {
+  console.log(`PyTorch ${torchInfo.torch}, ${torchInfo.threads} thread, BLAS: ${torchInfo.blas}`);
+  if (/\/blas\/libblas\.so/.test(torchInfo.blas))
+    console.log("  (the reference BLAS, PyTorch's slowest setup: see the README's benchmark notes for OpenBLAS)");
+  if (/core (Prescott|Core2|Nehalem|Katmai)\)/.test(torchInfo.blas))
+    console.log(
+      "  (OpenBLAS did not recognise this CPU and runs generic kernels; OPENBLAS_CORETYPE=SkylakeX forces AVX-512)",
+    );
+}
 console.log(`load average at the end: ${load()}`);

@@ -22,10 +22,17 @@ def blas_name():
     try:
         with open("/proc/self/maps") as f:
             libs = {line.split()[-1] for line in f if "blas" in line.lower() or "mkl" in line.lower()}
+        import ctypes
         import os
 
-        return ", ".join(sorted({os.path.realpath(x) for x in libs if x.startswith("/")})) or "built-in"
-    except OSError:
+        names = sorted({os.path.realpath(x) for x in libs if x.startswith("/")})
+        for lib in names:
+            if "libopenblas" in lib:  # which kernels OpenBLAS picked (OPENBLAS_CORETYPE overrides it)
+                get = ctypes.CDLL(lib).openblas_get_corename
+                get.restype = ctypes.c_char_p
+                names[names.index(lib)] = f"{lib} (OpenBLAS core {get().decode()})"
+        return ", ".join(names) or "built-in"
+    except (OSError, AttributeError):
         return "unknown"
 
 
