@@ -1,26 +1,31 @@
 /**
  * Float32 matrix products for the MLP on WebAssembly SIMD (128-bit `f32x4`, part of WebAssembly since
- * 2021 and on by default in Node ≥ 16.4): a register-tiled, k-blocked GEMM written here as WebAssembly
- * bytecode by a small emitter (no external library, no build step; the module is ~1 KiB and is compiled
- * synchronously when this file is first imported).
+ * 2021 and on by default in Node ≥ 16.4): a packed, register-tiled, cache-blocked GEMM written here as
+ * WebAssembly bytecode by a small emitter (no external library, no build step; the module is a few KiB
+ * and is compiled synchronously when this file is first imported).
  *
- * Kernel: `C[m×n] += A·B`, B row-major `[k, n]` (unit stride along n, loaded 4 floats at a time), A
- * addressed by two strides so that `A` can be a matrix or the transpose of one without a copy
- * (`A(i,p) = a[i·ars + p·acs]`). Each 4×8 tile of C lives in 8 `f32x4` registers while the k-loop
- * runs (per step: 2 vector loads of B, 4 broadcast loads of A, 8 multiplies, 8 adds = 64 flops);
- * k is cut into blocks of {@link KC} so a block of B stays in L2 while every row panel of A passes it.
+ * Kernel `gemm`: `C[m×n] += A·B`, B row-major `[k, n]`, A addressed by two strides so that it can be a
+ * matrix or the transpose of one without a copy (`A(i,p) = a[i·ars + p·acs]`). Per k-block of
+ * {@link KC} and column block of {@link NC}, B is packed into contiguous panels of 8 columns (in L2)
+ * and each 4-row panel of A into 4-float groups (in L1); each 4×8 tile of C then lives in 8 `f32x4`
+ * registers while the k-loop runs (per step: 2 vector loads of B, 4 broadcast loads of A, 8 multiplies,
+ * 8 adds = 64 flops). Node 20's WebAssembly has no fused multiply-add (relaxed SIMD is behind a flag),
+ * so this runs at about 25 GFLOP/s per core on a recent Xeon. Kernel `gemv` serves batches of 1–3
+ * rows (rollout steps): dot products along the rows of W, 4 rows at a time.
  * Products accumulate in float32 (as PyTorch's CPU kernels do), so results differ from a float64
  * accumulation by rounding only (about 1e-7·√k relative; tested against a naive loop).
  *
  * The three MLP products (see `mlp.ts`) map onto it as:
- * - forward `y = x·Wᵀ + b`: computed as `yᵀ[out×batch] = W·xᵀ` (A = W, B = xᵀ), so W (the large
- *   operand, PyTorch layout `[out, in]`) is never transposed; only the batch-sized x and y are;
- *   the bias fills `yᵀ` first, ReLU is applied while transposing `yᵀ` back;
- * - weight gradient `dW += dyᵀ·x` (A = dyᵀ by strides, B = x);
+ * - forward `y = x·Wᵀ + b`: for a wide layer as `yᵀ[out×batch] = W·xᵀ` (A = W, B = xᵀ), so only the
+ *   batch-sized x and y are transposed; for a narrow one (W no larger than x and y) as `x·(Wᵀ)`; the
+ *   bias is filled in first, ReLU applied after;
+ * - weight gradient `dW += dyᵀ·x` (A = dyᵀ by strides, B = x), bias gradient as column sums of dy;
  * - input gradient `dx = dy·W` (A = dy, B = W), masked by the ReLU that produced x in the same pass.
  *
  * Operands are copied into the module's memory per call (`TypedArray.set`, O(size) against the
- * O(size·k) product). Everything here is synchronous and single-threaded.
+ * O(size·k) product); the memory grows to the largest layer seen and is kept (about 40 MiB at width
+ * 2048, batch 128). Everything here is synchronous and single-threaded; every worker thread or process
+ * has its own instance.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -724,8 +729,9 @@ export function linearForwardF32(
 ): void {
   const e = ex();
   const n = batch * outDim;
+  const narrow = outDim * inDim <= batch * (inDim + outDim);
   const [px, pw, pt, py, pyt] = reserve(
-    [batch * inDim, outDim * inDim, Math.max(outDim, batch) * inDim, n, n],
+    [batch * inDim, outDim * inDim, batch < MR ? 0 : narrow ? outDim * inDim : batch * inDim, n, n],
     slackBytes(4 * Math.max(batch, inDim, outDim)),
   );
   heap.set(x.subarray(0, batch * inDim), px / 4);
@@ -736,7 +742,7 @@ export function linearForwardF32(
       heap.set(b.subarray(0, outDim), py / 4 + r * outDim);
       e.gemv(pw, px + 4 * r * inDim, py + 4 * r * outDim, outDim, inDim);
     }
-  } else if (outDim * inDim <= batch * (inDim + outDim)) {
+  } else if (narrow) {
     // narrow layer (w no larger than x and y): y[batch×out] = b + x·(wᵀ), transposing w
     e.transpose(pw, pt, outDim, inDim); // wᵀ [in × out]
     // every row = b: one copy, then doubling copies inside the heap (log2(batch) calls)
