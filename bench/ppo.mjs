@@ -1,10 +1,14 @@
 // Issue 16 benchmark: PPO maths (actor + critic forward + backward of one minibatch, batch 128, state 204)
-// for hidden widths 64–2048, capp's Float32Array kernels against PyTorch CPU at one thread (when
-// `python3 -c 'import torch'` works: Debian `apt-get install python3-torch`; not needed for CI).
-// Imports dist/ (run `npm run build` first, or `npm run bench -- ppo`). `node bench/ppo.mjs 64 256` runs
-// only those widths.
+// for hidden widths 64–2048: capp's kernels (WebAssembly SIMD, src/core/train/wasmGemm.ts) against PyTorch CPU at
+// one thread, measured in the same run, width by width (bench/ppo_torch.py under /usr/bin/python3, or
+// $CAPP_BENCH_PYTHON). PyTorch is optional: Debian `apt-get install -y python3-torch` (bench only, not CI);
+// without it the bench says so and prints capp's figures alone.
+// Imports dist/ (run `npm run build` first). `node bench/ppo.mjs 64 256` runs only those widths; `--plain`
+// also times the plain TypeScript kernel (gemmNT, the fallback; slow: about a minute at width 2048).
 import { spawnSync } from "node:child_process";
-import { initMlp, zerosLikeMlp } from "../dist/core/train/mlp.js";
+import { loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+import { initMlp, useSimdKernels, zerosLikeMlp } from "../dist/core/train/mlp.js";
 import { initActor } from "../dist/core/train/ppo.js";
 import { actorLossAndGrad, criticLossAndGrad } from "../dist/core/train/ppoMath.js";
 import { Rng } from "../dist/core/train/rng.js";
@@ -13,7 +17,9 @@ import { median, section } from "./lib.mjs";
 const S = 1 + 7 + 14 * 7 * 2; // lookback 2
 const A = 7;
 const BATCH = 128;
-const widths = process.argv.slice(2).map(Number).filter(Boolean);
+const args = process.argv.slice(2);
+const PLAIN = args.includes("--plain");
+const widths = args.map(Number).filter(Boolean);
 const WIDTHS = widths.length ? widths : [64, 256, 512, 1024, 2048];
 
 /** ms per actor+critic forward+backward (median of 5 timed blocks of ≥ 0.3 s each). */
@@ -49,49 +55,65 @@ function capp(H) {
   return median(times);
 }
 
-const py = (H) => `
-import time, torch
-torch.set_num_threads(1)
-S,A,H,B=${S},${A},${H},${BATCH}
-actor=torch.nn.Sequential(torch.nn.Linear(S,H),torch.nn.ReLU(),torch.nn.Linear(H,H),torch.nn.ReLU(),torch.nn.Linear(H,A))
-log_std=torch.nn.Parameter(torch.full((1,A),-0.5))
-critic=torch.nn.Sequential(torch.nn.Linear(S,H),torch.nn.ReLU(),torch.nn.Linear(H,H),torch.nn.ReLU(),torch.nn.Linear(H,1))
-s=torch.rand(B,S)*2-1; a=torch.randn(B,A); old=torch.full((B,),-7.0); adv=torch.randn(B); ret=torch.randn(B)
-def once():
-    for p in list(actor.parameters())+[log_std]+list(critic.parameters()): p.grad=None
-    mu=actor(s); d=torch.distributions.Normal(mu,log_std.exp())
-    r=(d.log_prob(a).sum(1)-old).exp()
-    l=-torch.min(r*adv,r.clamp(0.75,1.25)*adv).mean()-0.02*d.entropy().sum(1).mean()
-    v=0.5*((critic(s).squeeze(1)-ret)**2).mean()
-    (l+v).backward()
-t=time.perf_counter(); n=0
-while time.perf_counter()-t<0.2 or n<3: once(); n+=1
-reps=max(1,int(0.3/((time.perf_counter()-t)/n))+1)
-ts=[]
-for k in range(5):
-    t=time.perf_counter()
-    for _ in range(reps): once()
-    ts.append((time.perf_counter()-t)/reps*1000)
-ts.sort(); print(ts[2])
-`;
-const hasTorch = spawnSync("python3", ["-c", "import torch"], { stdio: "ignore" }).status === 0;
+const PYTHON = process.env.CAPP_BENCH_PYTHON || "/usr/bin/python3";
+const torchScript = fileURLToPath(new URL("ppo_torch.py", import.meta.url));
+const probe = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" });
+const hasTorch = probe.status === 0;
 
-section(`PPO maths: actor+critic forward+backward, batch ${BATCH}, state ${S}, one thread`);
-if (!hasTorch)
-  console.log(
-    "PyTorch baseline unavailable (python3 -c 'import torch' failed; apt-get install python3-torch): capp figures only",
-  );
+/** PyTorch's ms for width H ({ ms } or { error }), and its header line (version, BLAS) once. */
+let torchInfo = null;
+function torch(H) {
+  const r = spawnSync(PYTHON, [torchScript, String(S), String(A), String(BATCH), String(H)], { encoding: "utf8" });
+  const lines = (r.stdout || "").trim().split("\n").filter(Boolean);
+  try {
+    torchInfo ??= JSON.parse(lines[0]);
+    const ms = JSON.parse(lines[1]).ms;
+    if (r.status === 0 && Number.isFinite(ms)) return { ms };
+  } catch {}
+  return { error: (r.stderr || "").trim().split("\n").pop() || `exit ${r.status}` };
+}
+
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ");
+section(`PPO maths: actor+critic forward+backward, batch ${BATCH}, state ${S}, one thread (load average ${load()})`);
+if (!hasTorch) {
+  console.log(`PyTorch baseline unavailable: \`${PYTHON} -c 'import torch'\` failed. Install it (bench only, not CI):`);
+  console.log("  sudo apt-get install -y python3-torch    # Debian 12: PyTorch 1.13 CPU; capp figures only for now");
+}
+const rows = [];
 for (const H of WIDTHS) {
-  const ours = capp(H);
   const gflop = (2 * 3 * BATCH * (2 * (S * H + H * H) + H * (A + 1))) / 1e9; // fwd + 2× bwd, both nets
-  let line = `net ${String(H).padStart(4)}: capp ${ours.toFixed(3)} ms (${(gflop / (ours / 1000)).toFixed(2)} GFLOP/s)`;
+  const rate = (ms) => `${(gflop / (ms / 1000)).toFixed(2)} GFLOP/s`;
+  useSimdKernels(true);
+  const ours = capp(H);
+  let line = `net ${String(H).padStart(4)}: capp ${ours.toFixed(3)} ms (${rate(ours)})`;
+  const row = { width: H, capp: ours };
+  if (PLAIN) {
+    useSimdKernels(false);
+    const plain = capp(H);
+    useSimdKernels(true);
+    row.plain = plain;
+    line += `, plain TypeScript kernel ${plain.toFixed(3)} ms (${rate(plain)}, SIMD ${(plain / ours).toFixed(2)}× faster)`;
+  }
   if (hasTorch) {
-    const r = spawnSync("python3", ["-c", py(H)], { encoding: "utf8" });
-    const t = Number(r.stdout.trim());
-    line +=
-      r.status === 0 && Number.isFinite(t)
-        ? `, PyTorch ${t.toFixed(3)} ms → capp/PyTorch ${(ours / t).toFixed(2)}×`
-        : `, PyTorch failed: ${r.stderr.trim().split("\n").pop()}`;
+    const t = torch(H);
+    if (t.ms !== undefined) {
+      row.torch = t.ms;
+      line += `, PyTorch ${t.ms.toFixed(3)} ms (${rate(t.ms)}) → capp/PyTorch ${(ours / t.ms).toFixed(2)}× (${ours <= t.ms ? "capp faster" : "PyTorch faster"})`;
+    } else line += `, PyTorch failed: ${t.error}`;
   }
   console.log(line);
+  rows.push(row);
 }
+if (torchInfo) {
+  console.log(`PyTorch ${torchInfo.torch}, ${torchInfo.threads} thread, BLAS: ${torchInfo.blas}`);
+  if (/\/blas\/libblas\.so/.test(torchInfo.blas))
+    console.log("  (the reference BLAS, PyTorch's slowest setup: see the README's benchmark notes for OpenBLAS)");
+  if (/core (Prescott|Core2|Nehalem|Katmai)\)/.test(torchInfo.blas))
+    console.log(
+      "  (OpenBLAS did not recognise this CPU and runs generic kernels; OPENBLAS_CORETYPE=SkylakeX forces AVX-512)",
+    );
+}
+console.log(`load average at the end: ${load()}`);

@@ -6,13 +6,18 @@
  * `[outDim]`, so exported weights map 1:1 to `net.<k>.weight` / `net.<k>.bias` and to ONNX
  * `Gemm(transB=1)`. Activations are row-major `[batch, dim]`.
  *
- * Every product is one kernel, {@link gemmNT} (`C += A·Bᵀ`, register- and cache-blocked): the forward
- * pass is x·Wᵀ, the weight gradient dyᵀ·x and the input gradient dy·W, the last two through transposed
- * copies (O(n²) against the O(n³) product). Every function is generic over
- * `Float32Array` (training) and `Float64Array` (finite-difference gradient checks); dot products
- * accumulate in doubles and are stored in the array's precision, so results are deterministic.
+ * Float32Array networks (training, inference) run their products on the WebAssembly SIMD kernels of
+ * `wasmGemm.ts` (float32 accumulation, like PyTorch's CPU kernels) when the runtime has WebAssembly
+ * SIMD, which Node ≥ 16.4 always has (batches of one to three rows, rollout steps, on its
+ * matrix–vector kernel).
+ * The plain kernel, {@link gemmNT} (`C += A·Bᵀ`, register- and cache-blocked in TypeScript), serves
+ * Float64Array networks (finite-difference gradient checks) and is the fallback: the forward pass is
+ * x·Wᵀ, the weight gradient dyᵀ·x and the input gradient dy·W, the last two through transposed copies
+ * (O(n²) against the O(n³) product); its dot products accumulate in doubles. Both paths are
+ * deterministic (same inputs, same bits).
  */
 import type { Rng } from "./rng.js";
+import { linearBackwardF32, linearForwardF32, wasmCanHold, wasmGemmAvailable } from "./wasmGemm.js";
 
 /** Float32Array for training/inference, Float64Array for reference checks. */
 export type Vec = Float32Array | Float64Array;
@@ -94,6 +99,25 @@ export function mlpParams<V extends Vec>(m: Mlp<V>): V[] {
   const out: V[] = [];
   for (const l of m.layers) out.push(l.w, l.b);
   return out;
+}
+
+let simdEnabled = wasmGemmAvailable;
+
+/**
+ * Turn the WebAssembly SIMD kernels off (false: every product on {@link gemmNT}) or back on (only
+ * where available). For tests of the fallback and for `bench/ppo.mjs --plain`.
+ * @returns whether they are on now.
+ */
+export function useSimdKernels(on: boolean): boolean {
+  simdEnabled = on && wasmGemmAvailable;
+  return simdEnabled;
+}
+
+/** Whether a network of this precision, batch and layers runs on the WebAssembly SIMD kernels. */
+function useSimd(x: Vec, batch: number, m: Mlp<Vec>): boolean {
+  if (!simdEnabled || batch < 1 || !(x instanceof Float32Array)) return false;
+  // every layer's operands (inputs, outputs, weights, their copies) must fit the module's memory
+  return m.layers.every((l) => wasmCanHold(3 * (batch * (l.inDim + l.outDim) + l.outDim * l.inDim)));
 }
 
 /** Depth of one k-block of {@link gemmNT} (a 4-row panel of a 512-deep block is 8 KiB in float32). */
@@ -259,10 +283,26 @@ export function mlpForward<V extends Vec>(m: Mlp<V>, x: V, batch: number): { out
   }
   const acts: V[] = [x];
   let cur = x;
+  const simd = useSimd(x, batch, m);
   for (let k = 0; k < m.layers.length; k++) {
     const { inDim, outDim, w, b } = m.layers[k];
     const y = allocLike(x, batch * outDim);
     const relu = k + 1 < m.layers.length;
+    if (simd) {
+      linearForwardF32(
+        cur as Float32Array,
+        w as Float32Array,
+        b as Float32Array,
+        y as Float32Array,
+        batch,
+        inDim,
+        outDim,
+        relu,
+      );
+      acts.push(y);
+      cur = y;
+      continue;
+    }
     for (let r = 0; r < batch; r++) y.set(b, r * outDim);
     gemmNT(cur, w, y, batch, outDim, inDim);
     if (relu) for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] = 0;
@@ -287,11 +327,21 @@ export function mlpBackward<V extends Vec>(
 ): V {
   const { batch, acts } = cache;
   let dy = dOut;
+  const simd = useSimd(dOut, batch, m);
   for (let k = m.layers.length - 1; k >= 0; k--) {
     const { inDim, outDim, w } = m.layers[k];
     const gw = grads.layers[k].w;
     const gb = grads.layers[k].b;
     const x = acts[k];
+    if (simd) {
+      const dx = allocLike(dy, batch * inDim);
+      const wantDx = k > 0 || needInputGrad;
+      const f = (v: Vec) => v as Float32Array;
+      linearBackwardF32(f(dy), f(x), f(w), f(gw), f(gb), wantDx ? f(dx) : null, batch, inDim, outDim, k > 0);
+      if (k === 0) return dx;
+      dy = dx;
+      continue;
+    }
     for (let r = 0; r < batch; r++) {
       const yo = r * outDim;
       for (let o = 0; o < outDim; o++) gb[o] += dy[yo + o];
