@@ -287,6 +287,32 @@ export class StudyStorage {
   }
 
   /**
+   * Every trial, in any study, whose number is one of `numbers`: its study, trial_id and number only
+   * (details: `getTrialsById`), ordered by trial_id; two trials of one study may share a number here
+   * (a corrupt study: the caller decides). One pass over `trials` whatever the count of numbers and
+   * studies: Optuna's schema has no index on (study_id, number), so asking `getTrial` study by study
+   * and number by number reads the whole table each time (the ambiguity check of `ensemble sync`).
+   */
+  trialRefsNumbered(numbers: readonly number[]): { study: string; trialId: number; number: number }[] {
+    if (numbers.length === 0) return [];
+    const rows = this.conn.run("finding trials by number", (db) =>
+      db
+        .prepare(
+          "SELECT s.study_name AS study, t.trial_id AS trialId, t.number AS number FROM trials t " +
+            "JOIN studies s ON s.study_id = t.study_id " +
+            "WHERE t.number IN (SELECT value FROM json_each(?)) ORDER BY t.trial_id",
+        )
+        .all(JSON.stringify([...new Set(numbers)])),
+    ) as { study: string; trialId: number; number: number }[];
+    return rows;
+  }
+
+  /** Trials by storage-wide `trial_id` (any study), with params and attributes, ordered by trial_id; absent ids are left out. */
+  getTrialsById(trialIds: readonly number[]): TrialDetail[] {
+    return this.loadDetails(trialIds);
+  }
+
+  /**
    * `PRAGMA quick_check`: `{ok: true, problems: []}` when SQLite answers `ok`, else the problems.
    * It reads every page under a shared lock (a writer waits meanwhile); prefer running it on a
    * backup copy of a live training DB (F-26).
