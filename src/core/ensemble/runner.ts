@@ -445,6 +445,7 @@ export class EnsembleRunner {
     if (this.bound.length === 0 || !this.bound.every((b) => b.builder.canBuild(t))) return null;
     let bars = 1;
     while (bars < rows && this.bound.every((b) => b.builder.canBuild(t + bars))) bars++;
+    if (bars < 2) return null; // nothing to decide ahead (a live trader's newest bar): one state is cheaper
     try {
       this.bound.forEach((b, k) => {
         for (let j = 0; j < b.holdings.length; j++) b.holdings[j] = holdings[b.toSession[j]];
