@@ -5,12 +5,13 @@
  * Fixture: the example workspace (see test/helpers/workspace.ts), with the repro of
  * test/models/provenance.test.ts (trial 7 of the 1-year study given the week study's trial 7 dims).
  */
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import lockfile from "proper-lockfile";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/core/config/load.js";
+import { STUDY_READS_FILE } from "../../src/core/ensemble/studyReads.js";
 import { type SyncOptions, syncEnsemble, syncOptionsFromConfig } from "../../src/core/ensemble/sync.js";
 import { LockError } from "../../src/core/errors.js";
 import { workspacePaths } from "../../src/core/workspace/paths.js";
@@ -87,5 +88,28 @@ describe("ensemble sync with nothing to do (issue 16)", () => {
     } finally {
       await release();
     }
+  }, 120_000);
+
+  it("an unchanged study file is not read again (its reads are replayed); any write to it is seen by the next sync", async () => {
+    const dir = copyWorkspace();
+    dirs.push(dir);
+    const db = join(dir, "databases/optuna_cappuccino.db");
+    const past = new Date(Date.now() - 3_600_000);
+    utimesSync(db, past, past); // a settled file (a fresh copy is not recorded: its mtime is too recent)
+    const first = await syncEnsemble(opts(dir));
+    await syncEnsemble(opts(dir)); // settles the verdict cache
+    const third = await syncEnsemble(opts(dir));
+    const reads = join(dir, "train_results/ensemble", STUDY_READS_FILE);
+    expect(existsSync(reads)).toBe(true);
+    expect(JSON.parse(readFileSync(reads, "utf8")).stamp).toContain(db);
+    // replayed: the same answer, skipped trials and counts included
+    const replayed = await syncEnsemble(opts(dir));
+    expect(replayed).toEqual({ ...third });
+    expect(replayed.members).toEqual(first.members);
+    // a write to the study (trial 7 of another study now fits the same folder) is seen at once
+    setYearTrial7(dir, 2, 64);
+    const after = await syncEnsemble(opts(dir));
+    expect(after.changed).toBe(true);
+    expect(after.skipped.find((x) => x.trial_number === 7)?.code).toBe("ambiguous");
   }, 120_000);
 });

@@ -68,22 +68,25 @@ export class AttributionLookup {
 
   /**
    * Fingerprint (sha256) of everything the ambiguity check of trial `number` reads: every trial of that
-   * number in every study (state, params, attributes, values, times) with its study's name and
+   * number in every study (its stored rows: state, params, attributes, values, times) with its study's name and
    * directions (or that it has none: the check skips such a study; a study with no trial of that number
    * adds nothing to the check), the actor's dims, the tickers and features, and the build of the rule
-   * (size and mtime of `models/import`'s module). null when the number was not read in bulk.
+   * (`RULE_BUILD`). null when the number was not read in bulk.
    */
   inputs(number: number, dims: ActorDims, tickers: readonly string[]): string | null {
     if (!this.want.has(number)) return null;
-    const trials = this.numberedAll(number).map((t) => {
-      let directions: unknown;
-      try {
-        directions = this.storage.directions(t.study);
-      } catch (err) {
-        directions = `throws: ${(err as Error).message}`;
-      }
-      return [directions, t];
-    });
+    this.refs ??= this.storage.trialRefsNumbered([...this.want], { rows: true });
+    const trials = this.refs
+      .filter((t) => t.number === number)
+      .map((t) => {
+        let directions: unknown;
+        try {
+          directions = this.storage.directions(t.study);
+        } catch (err) {
+          directions = `throws: ${(err as Error).message}`;
+        }
+        return [t.study, directions, t.rows];
+      });
     const text = JSON.stringify([
       RULE_BUILD,
       number,
@@ -109,7 +112,7 @@ export class AttributionLookup {
 
   /** Every trial numbered `number` in any study, with details, by trial_id (read once per number). */
   private numberedAll(number: number): TrialDetail[] {
-    this.refs ??= this.storage.trialRefsNumbered([...this.want]);
+    this.refs ??= this.storage.trialRefsNumbered([...this.want], { rows: true });
     let all = this.details.get(number);
     if (!all) {
       all = this.storage.getTrialsById(this.refs.filter((t) => t.number === number).map((t) => t.trialId));
@@ -119,17 +122,22 @@ export class AttributionLookup {
   }
 }
 
-/** The build of the ambiguity rule (`compatibleTrials`): a changed module invalidates every memo. */
-const RULE_BUILD = (() => {
-  for (const ext of ["js", "ts"])
-    try {
-      const s = statSync(fileURLToPath(new URL(`../models/import.${ext}`, import.meta.url)));
-      return `${ext}:${s.size}:${Math.trunc(s.mtimeMs)}`;
-    } catch {
-      // try the next
-    }
-  return "unknown";
-})();
+/**
+ * The build of the ambiguity rule (`compatibleTrials`) and of what decodes the rows it reads (the
+ * reader and its decoders): a changed module invalidates every memo.
+ */
+const RULE_BUILD = ["../models/import", "../optuna/reader", "../optuna/decode"]
+  .map((m) => {
+    for (const ext of ["js", "ts"])
+      try {
+        const s = statSync(fileURLToPath(new URL(`${m}.${ext}`, import.meta.url)));
+        return `${ext}:${s.size}:${Math.trunc(s.mtimeMs)}`;
+      } catch {
+        // try the next
+      }
+    return "unknown";
+  })
+  .join("|");
 
 /**
  * Whether a validated folder is bound to trial `r` of `study`, beyond its dims:

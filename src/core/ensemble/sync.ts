@@ -31,13 +31,13 @@ import {
   trialArtifacts,
 } from "../optuna/artifacts.js";
 import type { StudyStorage } from "../optuna/reader.js";
-import { openStudyStorage } from "../optuna/storage.js";
 import type { RankedTrial } from "../optuna/types.js";
 import { writeFileAtomicSync } from "../state/atomic.js";
 import { confinedPath, type WorkspacePaths } from "../workspace/paths.js";
 import { AttributionLookup, attribution } from "./attribution.js";
 import { type CachedVerdict, folderFingerprint, VerdictCache } from "./cache.js";
 import { buildManifest, jsonValue, type Manifest, type Member, readManifest, writeManifest } from "./manifest.js";
+import { NotRecorded, recordingStorage, replayStorage, studyStamp } from "./studyReads.js";
 
 /** Inputs of a sync. */
 export interface SyncOptions {
@@ -167,29 +167,47 @@ function backupManifest(path: string, nowMs: number): string {
  * again against the storage as it is now) and the member list is unchanged, there is nothing to
  * write and it returns "no changes" at once. Anything else — a member to validate, fetch, convert or
  * store, a verdict-cache entry to save, a different member list, no member at all — is done by the
- * full sync under the lock, from the start. So everything a sync writes is still written under the lock.
+ * full sync under the lock, from the start. So everything a sync writes is still written under the lock
+ * (but for the record of the study reads, `studyReads.ts`). When the SQLite study file has not changed
+ * since a sync recorded its reads, the look without the lock replays them and SQLite is not even loaded.
  * @throws ConfigError for an unknown study / a multi-objective study without an objective;
  *   DataError for an unreadable study DB; LockError (exit 5) when another sync holds the lock for
  *   more than ~30 s; CappError (exit 1) when no valid model is found (nothing is written).
  */
 export async function syncEnsemble(opts: SyncOptions): Promise<SyncResult> {
+  const fetchRoot = join(opts.paths.ensembleDir, ARTIFACT_CACHE_DIR);
+  const stamp = opts.dryRun ? null : studyStamp(opts.paths.optunaDb);
+  if (stamp) {
+    // the study file is as the last sync read it: replay those reads (no SQLite at all)
+    const replay = replayStorage(opts.paths.ensembleDir, stamp.stamp);
+    if (replay) {
+      try {
+        const quick = await syncWith(replay.storage, opts, {}, fetchRoot, true);
+        if (quick && !replay.missed()) return quick;
+      } catch (err) {
+        if (!(err instanceof NotRecorded)) throw err;
+      }
+    }
+  }
+  const { openStudyStorage } = await import("../optuna/storage.js");
   const storage = openStudyStorage(opts.paths.optunaDb);
   try {
     if (!opts.dryRun) {
-      const fetchRoot = join(opts.paths.ensembleDir, ARTIFACT_CACHE_DIR);
-      const quick = await syncWith(storage, opts, {}, fetchRoot, true);
-      if (quick) return quick;
+      const rec = recordingStorage(storage);
+      const quick = await syncWith(rec.storage, opts, {}, fetchRoot, true);
+      if (quick) {
+        rec.save(opts.paths.ensembleDir, stamp, opts.paths.optunaDb);
+        return quick;
+      }
       return await locked(opts.paths.ensembleDir, (lost) => syncWith(storage, opts, lost, fetchRoot, false));
     }
     // a dry run fetches artifacts and converts .pth actors into its own temp folder, removed at the end
     const scratch = opts.artifactStore || opts.importPth;
-    const fetchRoot = scratch
-      ? mkdtempSync(join(tmpdir(), "capp-sync-dry-"))
-      : join(opts.paths.ensembleDir, ARTIFACT_CACHE_DIR);
+    const dryRoot = scratch ? mkdtempSync(join(tmpdir(), "capp-sync-dry-")) : fetchRoot;
     try {
-      return (await syncWith(storage, opts, {}, fetchRoot, false))!; // not optimistic: always an answer
+      return (await syncWith(storage, opts, {}, dryRoot, false))!; // not optimistic: always an answer
     } finally {
-      if (scratch) rmSync(fetchRoot, { recursive: true, force: true });
+      if (scratch) rmSync(dryRoot, { recursive: true, force: true });
     }
   } finally {
     storage.close();
