@@ -5,13 +5,13 @@
  * Fixture: the example workspace (see test/helpers/workspace.ts), with the repro of
  * test/models/provenance.test.ts (trial 7 of the 1-year study given the week study's trial 7 dims).
  */
-import { existsSync, readFileSync, rmSync, utimesSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import lockfile from "proper-lockfile";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/core/config/load.js";
-import { STUDY_READS_FILE } from "../../src/core/ensemble/studyReads.js";
+import { SETTLED_MS, STUDY_READS_FILE } from "../../src/core/ensemble/studyReads.js";
 import { type SyncOptions, syncEnsemble, syncOptionsFromConfig } from "../../src/core/ensemble/sync.js";
 import { LockError } from "../../src/core/errors.js";
 import { workspacePaths } from "../../src/core/workspace/paths.js";
@@ -94,8 +94,8 @@ describe("ensemble sync with nothing to do (issue 16)", () => {
     const dir = copyWorkspace();
     dirs.push(dir);
     const db = join(dir, "databases/optuna_cappuccino.db");
-    const past = new Date(Date.now() - 3_600_000);
-    utimesSync(db, past, past); // a settled file (a fresh copy is not recorded: its mtime is too recent)
+    // a fresh copy is not recorded (changed too recently to trust its times): let it settle
+    await new Promise((r) => setTimeout(r, SETTLED_MS + 200));
     const first = await syncEnsemble(opts(dir));
     await syncEnsemble(opts(dir)); // settles the verdict cache
     const third = await syncEnsemble(opts(dir));

@@ -3,11 +3,12 @@
  * to do on an unchanged file need not load SQLite nor read the study at all (issue 16: a no-change
  * `ensemble sync --once` within 2.5× a bare Node start).
  *
- * The stamp is the size and mtime (ns) of the study file and of its `-wal` file: any write to the
- * study changes one of them (SQLite appends to the WAL, or rewrites pages of the file), so equal
- * stamps mean the same rows. A stamp is only recorded when the reads were bracketed by the same stamp
- * and the files were last written more than `SETTLED_MS` before (a write within the same clock tick
- * as an earlier one could leave the mtime as it was). PostgreSQL and `sqlite:///` URLs are never
+ * The stamp is the inode, size, mtime and ctime (ns) of the study file and of its `-wal` file: any
+ * write to the study changes them (SQLite appends to the WAL, or rewrites pages of the file), and so
+ * does a file put in its place (another inode, or a ctime no one can set back, even when a copy keeps
+ * size and mtime), so equal stamps mean the same rows. A stamp is only recorded when the reads were
+ * bracketed by the same stamp and the files were last changed more than `SETTLED_MS` before (a write
+ * within the same clock tick as an earlier one could leave the times as they were). PostgreSQL and `sqlite:///` URLs are never
  * recorded. Replay is all or nothing: a read that was not recorded makes the caller read the study.
  */
 import { statSync } from "node:fs";
@@ -32,8 +33,8 @@ export function studyStamp(dbPath: string): { stamp: string; settled: boolean } 
   for (const f of [file, `${file}-wal`]) {
     try {
       const s = statSync(f, { bigint: true });
-      parts.push(`${s.size}:${s.mtimeNs}`);
-      newest = Math.max(newest, Number(s.mtimeMs));
+      parts.push(`${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`);
+      newest = Math.max(newest, Number(s.mtimeMs), Number(s.ctimeMs));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT" || f === file) return null;
       parts.push("-");
