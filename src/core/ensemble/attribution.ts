@@ -4,7 +4,7 @@
  *
  * The ambiguity check reads every study's trial of the folder's number. `AttributionLookup` does that
  * in one pass per sync (Optuna's `trials` table has no index on (study_id, number), so a lookup per
- * study and member scanned the whole table each time: 100 scans of a 10,000-trial study for 20
+ * study and member scanned the whole table each time: ~200 scans of a 10,000-trial study for 20
  * members), and gives the exact inputs of the check as a fingerprint, so a folder already found
  * unambiguous is not checked again while neither its weights (the verdict cache's fingerprint) nor
  * any of those inputs changed: a no-change sync then never loads the ONNX graph parser.
