@@ -3,7 +3,7 @@
 // after 10,000 replayed bars vs after 100. Issue 16: the year's backtest against its target (≤ 3 s),
 // with and without deciding bars ahead in batches, in the same process, and `capp backtest` end to end.
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -126,3 +126,4 @@ console.log(
   `RSS after 100 bars ${rss[100]?.toFixed(1)} MiB, after 10,000 bars ${rss[10000]?.toFixed(1)} MiB, growth ${(rss[10000] - rss[100]).toFixed(1)} MiB`,
 );
 await runner2.release();
+rmSync(ws, { recursive: true, force: true }); // the workspace is the benchmark's own
