@@ -1,8 +1,9 @@
 // Issue 3 benchmarks: backtest throughput (20 members, one year, 7 symbols), decision latency per bar
 // (members one by one, concurrently, and merged into one ONNX graph), and the trader's resident memory
-// after 10,000 replayed bars vs after 100.
+// after 10,000 replayed bars vs after 100. Issue 16: the year's backtest against its target (≤ 3 s),
+// with and without deciding bars ahead in batches, in the same process, and `capp backtest` end to end.
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,17 +32,44 @@ const paths = workspacePaths(ws, config);
 section("backtest throughput: 20-member ensemble, one year of hourly bars, 7 symbols");
 const from = Date.UTC(2021, 9, 1);
 const to = Date.UTC(2022, 8, 30, 23);
-for (const mode of ["members", "merged"]) {
+const secs = {};
+const equities = {};
+for (const [label, mode, ahead] of [
+  ["members", "members", false],
+  ["merged, one bar at a time", "merged", false],
+  ["merged, bars ahead (default)", "merged", true],
+]) {
   const runner = await loadRunner(paths, { ...config, ensemble: { ...config.ensemble, inference: mode } });
   if (runner.mode !== mode) throw new Error(`wanted ${mode}, got ${runner.mode}`);
+  runner.useAhead(ahead);
   const t = performance.now();
   const r = await runBacktest({ config, barsDb: paths.barsDb, runner, fromMs: from, toMs: to });
   const s = (performance.now() - t) / 1000;
+  secs[label] = s;
+  equities[label] = r.equity;
+  const st = runner.aheadStats;
   console.log(
-    `${mode.padEnd(8)} ${r.metrics.bars} bars in ${s.toFixed(2)} s → ${(r.metrics.bars / s).toFixed(0)} bars/s (members ${r.members})`,
+    `${label.padEnd(29)} ${r.metrics.bars} bars in ${s.toFixed(2)} s → ${(r.metrics.bars / s).toFixed(0).padStart(5)} bars/s (members ${r.members}${ahead ? `; ${st.batches} batched runs answered ${st.bars} bars, sizes ${runner.aheadBatchSizes.join("/")}` : ""})`,
   );
   await runner.release();
 }
+const same =
+  JSON.stringify(equities["merged, bars ahead (default)"]) === JSON.stringify(equities["merged, one bar at a time"]);
+console.log(
+  `bars ahead vs one bar at a time: ${(secs["merged, one bar at a time"] / secs["merged, bars ahead (default)"]).toFixed(2)}× faster, equity curves ${same ? "identical" : "DIFFERENT"}; ` +
+    `year backtest ${secs["merged, bars ahead (default)"].toFixed(2)} s (target ≤ 3 s)`,
+);
+if (!same) process.exitCode = 1;
+// `capp backtest` end to end (Node start, config, ensemble load and checks, the run, equity.csv/chart.svg/report.json)
+const cliRuns = [];
+for (let i = 0; i < 3; i++) {
+  const t = performance.now();
+  cli(["backtest", "--from", "2021-10-01", "--to", "2022-09-30", "--out", join(ws, `bt-${i}`)]);
+  cliRuns.push(performance.now() - t);
+}
+console.log(
+  `capp backtest (one year, CLI end to end) median ${(median(cliRuns) / 1000).toFixed(2)} s over 3 runs (target ≤ 3 s)`,
+);
 
 // 2. decision latency per bar
 section("decision latency per bar, 20 members (state building + inference + combination)");
@@ -69,7 +97,8 @@ async function measure(label, fn) {
 const seq = await measure("one by one (await each member)", (t) => runner.act(t, 500, holdings, { sequential: true }));
 const conc = await measure("per-member sessions, concurrent", (t) => runner.act(t, 500, holdings));
 await runner.useMerged();
-const merged = await measure("merged into one ONNX graph", (t) => runner.act(t, 500, holdings));
+// one bar per call, as a live trader asks (deciding ahead would answer most bars from a batch)
+const merged = await measure("merged into one ONNX graph", (t) => runner.act(t, 500, holdings, { ahead: false }));
 console.log(
   `merged graph vs one by one: ${(seq / merged).toFixed(2)}× faster; vs concurrent sessions: ${(conc / merged).toFixed(2)}× (p50). The trader and backtests use the faster (ensemble.inference = merged).`,
 );
@@ -97,3 +126,4 @@ console.log(
   `RSS after 100 bars ${rss[100]?.toFixed(1)} MiB, after 10,000 bars ${rss[10000]?.toFixed(1)} MiB, growth ${(rss[10000] - rss[100]).toFixed(1)} MiB`,
 );
 await runner2.release();
+rmSync(ws, { recursive: true, force: true }); // the workspace is the benchmark's own

@@ -8,9 +8,13 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { ModelMeta } from "../models/types.js";
 import { readJsonFile, writeJsonAtomic } from "../state/atomic.js";
+import type { AttributionMemo } from "./attribution.js";
 
-/** A cached verdict for (study, trial_id, folder). */
-export interface CachedVerdict {
+/**
+ * A cached verdict for (study, trial_id, folder), with what the attribution check keeps
+ * (`dims`, `attributed`: see attribution.ts).
+ */
+export interface CachedVerdict extends AttributionMemo {
   fingerprint: string;
   ok: boolean;
   code?: string;
@@ -53,6 +57,10 @@ export class VerdictCache {
   set(key: string, v: CachedVerdict): void {
     this.entries[key] = v;
     this.dirty = true;
+  }
+  /** True when an entry was set since the cache was read or last saved. */
+  get changed(): boolean {
+    return this.dirty;
   }
   save(): void {
     if (this.dirty) writeJsonAtomic(this.path, this.entries);

@@ -88,6 +88,9 @@ export function mergeActorGraphs(models: Uint8Array[]): Uint8Array {
 
 /** One native session running every member. */
 export class MergedSession {
+  /** Input tensors of each batch size used (`rows` states per member), made on first use. */
+  private readonly batches = new Map<number, ort.Tensor[]>();
+
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly tensors: ort.Tensor[],
@@ -127,6 +130,37 @@ export class MergedSession {
     });
     const out = await this.session.run(feeds);
     return this.tensors.map((_, k) => Float32Array.from(out[`action_${k}`].data as Float32Array));
+  }
+
+  /**
+   * Input buffer of member k for a batch of `rows` states (row-major [rows, width]: row j at
+   * `j * widths[k]`); write the states, then call `runBatch(rows)`.
+   */
+  batchInput(k: number, rows: number): Float32Array {
+    return this.batchTensors(rows)[k].data as Float32Array;
+  }
+
+  /**
+   * Run every member on its `rows` states at once (the graphs take a batch dimension).
+   * @returns per member, `rows` actions of its output width, row after row (copies).
+   */
+  async runBatch(rows: number): Promise<Float32Array[]> {
+    const tensors = this.batchTensors(rows);
+    const feeds: Record<string, ort.Tensor> = {};
+    tensors.forEach((t, k) => {
+      feeds[`state_${k}`] = t;
+    });
+    const out = await this.session.run(feeds);
+    return tensors.map((_, k) => Float32Array.from(out[`action_${k}`].data as Float32Array));
+  }
+
+  private batchTensors(rows: number): ort.Tensor[] {
+    let t = this.batches.get(rows);
+    if (!t) {
+      t = this.widths.map((w) => new ort.Tensor("float32", new Float32Array(w * rows), [rows, w]));
+      this.batches.set(rows, t);
+    }
+    return t;
   }
 
   async release(): Promise<void> {

@@ -18,12 +18,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import lockfile from "proper-lockfile";
 import type { CappConfig } from "../config/schema.js";
 import { CappError, DataError, ExitCode, LockError } from "../errors.js";
 import { discoverWeights, type WeightsCandidate } from "../models/discovery.js";
-import { actorDims, ambiguityText, compatibleTrials, trialText } from "../models/import.js";
-import { readPackage, readProvenance, writePackage } from "../models/package.js";
+import { readPackage, writePackage } from "../models/package.js";
 import { FEATURES, type ModelMeta, type TrialInfo } from "../models/types.js";
 import {
   ArtifactError,
@@ -33,11 +31,13 @@ import {
   trialArtifacts,
 } from "../optuna/artifacts.js";
 import type { StudyStorage } from "../optuna/reader.js";
-import { openStudyStorage } from "../optuna/storage.js";
+import type { RankedTrial } from "../optuna/types.js";
 import { writeFileAtomicSync } from "../state/atomic.js";
 import { confinedPath, type WorkspacePaths } from "../workspace/paths.js";
-import { folderFingerprint, VerdictCache } from "./cache.js";
+import { AttributionLookup, attribution } from "./attribution.js";
+import { type CachedVerdict, folderFingerprint, VerdictCache } from "./cache.js";
 import { buildManifest, jsonValue, type Manifest, type Member, readManifest, writeManifest } from "./manifest.js";
+import { NotRecorded, recordingStorage, replayStorage, studyStamp } from "./studyReads.js";
 
 /** Inputs of a sync. */
 export interface SyncOptions {
@@ -161,60 +161,106 @@ function backupManifest(path: string, nowMs: number): string {
 /**
  * Run one sync. A writing sync (not `dryRun`) holds `<ensemble>/.sync.lock` for its whole run,
  * waiting up to ~30 s for another sync to finish.
+ *
+ * A writing sync first looks without the lock (`optimistic`): when every member is the manifest's own
+ * (unchanged folder, cached verdict, package in the store, provenance and ambiguity checks passed
+ * again against the storage as it is now) and the member list is unchanged, there is nothing to
+ * write and it returns "no changes" at once. Anything else — a member to validate, fetch, convert or
+ * store, a verdict-cache entry to save, a different member list, no member at all — is done by the
+ * full sync under the lock, from the start. So everything a sync writes is still written under the lock
+ * (but for the record of the study reads, `studyReads.ts`). When the SQLite study file has not changed
+ * since a sync recorded its reads, the look without the lock replays them and SQLite is not even loaded.
  * @throws ConfigError for an unknown study / a multi-objective study without an objective;
  *   DataError for an unreadable study DB; LockError (exit 5) when another sync holds the lock for
  *   more than ~30 s; CappError (exit 1) when no valid model is found (nothing is written).
  */
 export async function syncEnsemble(opts: SyncOptions): Promise<SyncResult> {
-  let release: (() => Promise<void>) | undefined;
-  const lost: { err?: Error } = {};
-  if (!opts.dryRun) {
-    const dir = opts.paths.ensembleDir;
-    const lockPath = join(dir, SYNC_LOCK_FILE);
-    mkdirSync(dir, { recursive: true });
-    try {
-      release = await lockfile.lock(dir, {
-        lockfilePath: lockPath,
-        realpath: false,
-        stale: 20_000,
-        // ~30 s in all: 200 ms doubling up to 1 s per try
-        retries: { retries: 32, factor: 2, minTimeout: 200, maxTimeout: 1000 },
-        onCompromised: (err) => {
-          lost.err = err;
-        },
-      });
-    } catch (err) {
-      throw new LockError(
-        `another ensemble sync is running (${lockPath} held for more than 30 s)`,
-        "wait for it to finish and run `capp ensemble sync --once` again; if no sync is running, delete the lock folder",
-        { cause: err },
-      );
+  const fetchRoot = join(opts.paths.ensembleDir, ARTIFACT_CACHE_DIR);
+  const stamp = opts.dryRun ? null : studyStamp(opts.paths.optunaDb);
+  if (stamp) {
+    // the study file is as the last sync read it: replay those reads (no SQLite at all)
+    const replay = replayStorage(opts.paths.ensembleDir, stamp.stamp);
+    if (replay) {
+      try {
+        const quick = await syncWith(replay.storage, opts, {}, fetchRoot, true);
+        if (quick && !replay.missed()) return quick;
+      } catch (err) {
+        if (!(err instanceof NotRecorded)) throw err;
+      }
     }
   }
+  const { openStudyStorage } = await import("../optuna/storage.js");
+  const storage = openStudyStorage(opts.paths.optunaDb);
   try {
-    const storage = openStudyStorage(opts.paths.optunaDb);
+    if (!opts.dryRun) {
+      const rec = recordingStorage(storage);
+      const quick = await syncWith(rec.storage, opts, {}, fetchRoot, true);
+      if (quick) {
+        rec.save(opts.paths.ensembleDir, stamp, opts.paths.optunaDb);
+        return quick;
+      }
+      return await locked(opts.paths.ensembleDir, (lost) => syncWith(storage, opts, lost, fetchRoot, false));
+    }
     // a dry run fetches artifacts and converts .pth actors into its own temp folder, removed at the end
-    const scratch = opts.dryRun && (opts.artifactStore || opts.importPth);
-    const fetchRoot = scratch
-      ? mkdtempSync(join(tmpdir(), "capp-sync-dry-"))
-      : join(opts.paths.ensembleDir, ARTIFACT_CACHE_DIR);
+    const scratch = opts.artifactStore || opts.importPth;
+    const dryRoot = scratch ? mkdtempSync(join(tmpdir(), "capp-sync-dry-")) : fetchRoot;
     try {
-      return await syncWith(storage, opts, lost, fetchRoot);
+      return (await syncWith(storage, opts, {}, dryRoot, false))!; // not optimistic: always an answer
     } finally {
-      storage.close();
-      if (scratch) rmSync(fetchRoot, { recursive: true, force: true });
+      if (scratch) rmSync(dryRoot, { recursive: true, force: true });
     }
   } finally {
-    await release?.().catch(() => undefined);
+    storage.close();
   }
 }
 
+/**
+ * Run `fn` holding `<ensembleDir>/.sync.lock` (proper-lockfile, loaded only here: a no-change sync
+ * never takes the lock). `lost.err` is set when the lock is compromised meanwhile.
+ * @throws LockError (exit 5) when another sync holds it for more than ~30 s.
+ */
+async function locked<T>(ensembleDir: string, fn: (lost: { err?: Error }) => Promise<T | null>): Promise<T> {
+  const lost: { err?: Error } = {};
+  const lockPath = join(ensembleDir, SYNC_LOCK_FILE);
+  mkdirSync(ensembleDir, { recursive: true });
+  const lockfile = (await import("proper-lockfile")).default;
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(ensembleDir, {
+      lockfilePath: lockPath,
+      realpath: false,
+      stale: 20_000,
+      // ~30 s in all: 200 ms doubling up to 1 s per try
+      retries: { retries: 32, factor: 2, minTimeout: 200, maxTimeout: 1000 },
+      onCompromised: (err) => {
+        lost.err = err;
+      },
+    });
+  } catch (err) {
+    throw new LockError(
+      `another ensemble sync is running (${lockPath} held for more than 30 s)`,
+      "wait for it to finish and run `capp ensemble sync --once` again; if no sync is running, delete the lock folder",
+      { cause: err },
+    );
+  }
+  try {
+    return (await fn(lost))!; // a sync that is not optimistic always has an answer
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
+/**
+ * One sync over open storage. With `optimistic` (no lock held) it writes nothing and returns null as
+ * soon as the outcome could need a write (see `syncEnsemble`); otherwise it always returns a result.
+ */
 async function syncWith(
   storage: StudyStorage,
   opts: SyncOptions,
   lost: { err?: Error },
   fetchRoot: string,
-): Promise<SyncResult> {
+  optimistic: boolean,
+): Promise<SyncResult | null> {
   const { paths, study } = opts;
   const dirs = storage.directions(study);
   const counts = storage.stateCounts(study);
@@ -230,6 +276,15 @@ async function syncWith(
   let exhausted = ranked.length < Math.max(opts.topN * 5, 50);
   let i = 0;
   let validate: typeof import("../models/validate.js").validateCandidate | undefined;
+  // the ambiguity check asks about every study's trial of each candidate's number: one read for the lot
+  const lookup = new AttributionLookup(
+    storage,
+    ranked.map((t) => t.number),
+  );
+  const bound = (key: string, v: CachedVerdict, cand: WeightsCandidate, r: RankedTrial, srcRel: string) =>
+    v.ok && v.meta
+      ? attribution(lookup, opts, cand, r, v.meta, srcRel, v, () => cache.set(key, v))
+      : Promise.resolve(undefined);
   for (;;) {
     if (i >= ranked.length) {
       if (exhausted) break;
@@ -242,7 +297,8 @@ async function syncWith(
     const direction = (r.direction === "MINIMIZE" ? "minimize" : "maximize") as "maximize" | "minimize";
     const base = { trial_number: r.number, trial_id: r.trialId, value: jsonValue(r.value) };
     // weights from the trial's artifacts first (provenance by construction), else folder discovery
-    const fromArtifacts = opts.artifactStore ? artifactCandidate(storage, opts, r, fetchRoot) : null;
+    const fromArtifacts = opts.artifactStore ? artifactCandidate(storage, opts, r, fetchRoot, !optimistic) : null;
+    if (fromArtifacts === NOT_FETCHED) return null; // optimistic: a fetch is a write
     if (fromArtifacts && "code" in fromArtifacts) {
       skipped.push({ ...base, ...fromArtifacts });
       continue;
@@ -250,7 +306,10 @@ async function syncWith(
     const disc = fromArtifacts
       ? { candidates: [fromArtifacts] }
       : discoverWeights(paths.root, r.number, opts.timeframe, { templates: opts.templates, study });
-    if (opts.importPth && !fromArtifacts) disc.candidates = await pthCandidates(disc.candidates, opts, fetchRoot); // issue 16 hook
+    if (opts.importPth && !fromArtifacts) {
+      if (optimistic && disc.candidates.some((c) => c.hasPth && !c.hasOnnx)) return null; // a conversion writes
+      disc.candidates = await pthCandidates(disc.candidates, opts, fetchRoot); // issue 16 hook
+    }
     if (disc.candidates.length === 0) {
       skipped.push({ ...base, code: "missing", reason: "no weights in any configured folder" });
       continue;
@@ -265,7 +324,7 @@ async function syncWith(
       const srcRel = rel(paths.root, cand.dir);
       const hit = cache.get(key, fp);
       const fastOk = prev && prev.source_dir === srcRel && hit?.ok && packageExists(paths.root, prev.package_path);
-      const fastBad = fastOk && hit.meta ? attribution(storage, opts, cand, r, hit.meta, srcRel) : undefined;
+      const fastBad = fastOk ? await bound(key, hit, cand, r, srcRel) : undefined;
       if (fastOk && prev && !fastBad) {
         selected.push({
           member: prev,
@@ -278,6 +337,7 @@ async function syncWith(
       }
       let verdict = hit;
       if (!verdict) {
+        if (optimistic) return null; // a folder to validate: a change, done under the lock
         trial ??= loadTrial(storage, study, r.number, r.trialId, r.value, direction);
         validate ??= (await import("../models/validate.js")).validateCandidate;
         const v = await validate(trial, cand.dir, {
@@ -292,7 +352,7 @@ async function syncWith(
           : { fingerprint: fp, ok: false, code: v.code, reason: v.reason };
         cache.set(key, verdict);
       }
-      const bad = verdict.ok && verdict.meta ? attribution(storage, opts, cand, r, verdict.meta, srcRel) : undefined;
+      const bad = await bound(key, verdict, cand, r, srcRel);
       if (bad) verdict = { fingerprint: fp, ok: false, code: bad.code, reason: bad.reason };
       if (verdict.ok && verdict.meta) {
         trial ??= trialInfo(r, direction, study);
@@ -318,6 +378,8 @@ async function syncWith(
   }
 
   const direction = dirs[opts.objective ?? 0] === "MINIMIZE" ? "minimize" : "maximize";
+  // optimistic: only a selection made wholly of the manifest's own members can be "no changes"
+  if (optimistic && (selected.length === 0 || selected.some((x) => !x.member) || cache.changed)) return null;
   // Build members (copying new packages into the store unless dry-run).
   const members: Member[] = [];
   for (const s of selected) {
@@ -350,6 +412,7 @@ async function syncWith(
     current.study_name === study &&
     before.length === members.length &&
     before.every((m, k) => memberKey(m) === memberKey(members[k]));
+  if (optimistic && !same) return null;
   const beforeKeys = new Set(before.map(memberKey));
   const afterKeys = new Set(members.map(memberKey));
   if (members.length === 0 && opts.dryRun) {
@@ -416,66 +479,8 @@ async function syncWith(
   return result;
 }
 
-/**
- * Whether a validated folder is bound to trial `r` of this study (issue 12 §1), beyond its dims:
- * - `model.json` (a package's provenance) was already checked by validation;
- * - `provenance.json` must name this study and trial_id (else `other_trial`) and the weights' sha256
- *   (else `sha_mismatch`: the weights changed after `capp models import`);
- * - a legacy folder with neither, found through a template that does not name the study, is taken only
- *   when exactly one (study, trial) in the whole storage fits its dims; otherwise `ambiguous`, naming
- *   every candidate, with the fix (`capp models import`).
- * @returns undefined when the folder may be used; else the skip code, reason and fix.
- */
-function attribution(
-  storage: StudyStorage,
-  opts: SyncOptions,
-  cand: WeightsCandidate,
-  r: { number: number; trialId: number },
-  meta: ModelMeta,
-  srcRel: string,
-): { code: string; reason: string; fix?: string } | undefined {
-  if (meta.origin !== "legacy") return undefined;
-  const here = trialText({ study: opts.study, trialId: r.trialId, number: r.number });
-  if (cand.hasProvenance) {
-    let prov: ReturnType<typeof readProvenance>;
-    try {
-      prov = readProvenance(cand.dir);
-    } catch (err) {
-      return { code: "bad_meta", reason: (err as Error).message, fix: "run `capp models import` on the folder again" };
-    }
-    if (prov) {
-      if (prov.study_name !== opts.study || prov.trial_id !== r.trialId) {
-        const fix = `these weights belong to ${trialText({ study: prov.study_name, trialId: prov.trial_id, number: prov.trial_number })}; if that is wrong, run \`capp models import ${srcRel} --study ${opts.study} --trial ${r.number} --force\``;
-        return {
-          code: "other_trial",
-          reason: `${srcRel}/provenance.json binds these weights to ${trialText({ study: prov.study_name, trialId: prov.trial_id, number: prov.trial_number })}, not ${here}`,
-          fix,
-        };
-      }
-      if (prov.sha256 !== meta.sha256)
-        return {
-          code: "sha_mismatch",
-          reason: `${srcRel}/actor.onnx changed after it was imported (sha256 ${meta.sha256.slice(0, 12)}…, provenance records ${prov.sha256.slice(0, 12)}…)`,
-          fix: `check the weights, then run \`capp models import ${srcRel} --study ${opts.study} --trial ${r.number} --force\``,
-        };
-      return undefined;
-    }
-  }
-  if (cand.studyScoped) return undefined; // the folder's path names the study
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(join(cand.dir, "actor.onnx"));
-  } catch (err) {
-    return { code: "missing", reason: `cannot read ${srcRel}/actor.onnx: ${(err as Error).message}` };
-  }
-  const fits = compatibleTrials(storage, r.number, actorDims(bytes, meta), opts.tickers, FEATURES);
-  if (fits.length === 1 && fits[0].study === opts.study && fits[0].trialId === r.trialId) return undefined;
-  const all = fits.some((f) => f.study === opts.study && f.trialId === r.trialId)
-    ? fits
-    : [{ study: opts.study, trialId: r.trialId, number: r.number, state: "COMPLETE" }, ...fits];
-  const { reason, fix } = ambiguityText(srcRel, all);
-  return { code: "ambiguous", reason: `${reason}; fix: ${fix}`, fix };
-}
+/** `artifactCandidate`'s answer when the package is not fetched yet and it may not fetch it (an optimistic sync). */
+const NOT_FETCHED = Symbol("not fetched");
 
 /** Name of the folder (in the ensemble dir) holding packages fetched from the artifact store. */
 export const ARTIFACT_CACHE_DIR = "artifacts";
@@ -486,6 +491,7 @@ export const ARTIFACT_CACHE_DIR = "artifacts";
  * folder on a dry run).
  * A folder already fetched for the same artifact ids is reused (artifacts are immutable by id; the
  * copy was checked when fetched, and validation checks it again).
+ * @param mayFetch false in an optimistic sync (no lock held): a package not fetched yet gives NOT_FETCHED.
  * @returns null when the trial has no package artifacts (use folder discovery); a skip (code
  *   `artifact_mismatch` for bytes that do not match `model.json`, `artifact_missing` for an absent
  *   artifact, `artifact_invalid` otherwise) when the artifacts cannot be used.
@@ -495,7 +501,8 @@ function artifactCandidate(
   opts: SyncOptions,
   r: { number: number; trialId: number },
   fetchRoot: string,
-): WeightsCandidate | { code: string; reason: string; fix: string } | null {
+  mayFetch: boolean,
+): WeightsCandidate | { code: string; reason: string; fix: string } | typeof NOT_FETCHED | null {
   const store = opts.artifactStore!;
   const d = storage.getTrial(opts.study, r.number);
   if (!d || d.trialId !== r.trialId) return null;
@@ -514,6 +521,7 @@ function artifactCandidate(
     fetched = false;
   }
   if (!fetched) {
+    if (!mayFetch) return NOT_FETCHED;
     const where = `trial ${r.number} (id ${r.trialId}) of study ${opts.study}`;
     try {
       fetchPackageArtifacts(store, d.systemAttrs, dir, where);

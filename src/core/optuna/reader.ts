@@ -287,6 +287,61 @@ export class StudyStorage {
   }
 
   /**
+   * Every trial, in any study, whose number is one of `numbers`: its study, trial_id and number
+   * (details: `getTrialsById`), ordered by trial_id; two trials of one study may share a number here
+   * (a corrupt study: the caller decides). One pass over `trials` whatever the count of numbers and
+   * studies: Optuna's schema has no index on (study_id, number), so asking `getTrial` study by study
+   * and number by number reads the whole table each time (the ambiguity check of `ensemble sync`).
+   * With `rows`, each trial also carries its stored rows as read, undecoded (the trial row, its values,
+   * params, user and system attributes, as JSON text): equal texts mean equal `getTrial` answers, so a
+   * caller can tell that nothing about a trial changed without decoding it.
+   */
+  trialRefsNumbered(
+    numbers: readonly number[],
+    opts: { rows?: boolean } = {},
+  ): { study: string; trialId: number; number: number; rows?: string }[] {
+    if (numbers.length === 0) return [];
+    return this.conn.run("finding trials by number", (db) => {
+      const refs = db
+        .prepare(
+          "SELECT s.study_name AS study, t.trial_id AS trialId, t.number AS number, t.state, t.datetime_start, " +
+            "t.datetime_complete FROM trials t JOIN studies s ON s.study_id = t.study_id " +
+            "WHERE t.number IN (SELECT value FROM json_each(?)) ORDER BY t.trial_id",
+        )
+        .all(JSON.stringify([...new Set(numbers)])) as ({ study: string; trialId: number; number: number } & Record<
+        string,
+        unknown
+      >)[];
+      if (!opts.rows) return refs.map((r) => ({ study: r.study, trialId: r.trialId, number: r.number }));
+      const ids = JSON.stringify(refs.map((r) => r.trialId));
+      const byTrial = new Map<number, unknown[][]>(refs.map((r) => [r.trialId, [[], [], [], []]]));
+      const tables = [
+        `SELECT trial_id, objective, value, ${this.schema.hasValueType ? "value_type" : "NULL AS value_type"} FROM trial_values`,
+        "SELECT trial_id, param_name, param_value, distribution_json FROM trial_params",
+        "SELECT trial_id, key, value_json FROM trial_user_attributes",
+        "SELECT trial_id, key, value_json FROM trial_system_attributes",
+      ];
+      tables.forEach((sql, k) => {
+        const rows = db.prepare(`${sql} WHERE trial_id IN (SELECT value FROM json_each(?)) ORDER BY 1, 2`).all(ids) as {
+          trial_id: number;
+        }[];
+        for (const row of rows) byTrial.get(row.trial_id)?.[k].push(row);
+      });
+      return refs.map((r) => ({
+        study: r.study,
+        trialId: r.trialId,
+        number: r.number,
+        rows: JSON.stringify([r, ...(byTrial.get(r.trialId) ?? [])]),
+      }));
+    });
+  }
+
+  /** Trials by storage-wide `trial_id` (any study), with params and attributes, ordered by trial_id; absent ids are left out. */
+  getTrialsById(trialIds: readonly number[]): TrialDetail[] {
+    return this.loadDetails(trialIds);
+  }
+
+  /**
    * `PRAGMA quick_check`: `{ok: true, problems: []}` when SQLite answers `ok`, else the problems.
    * It reads every page under a shared lock (a writer waits meanwhile); prefer running it on a
    * backup copy of a live training DB (F-26).
