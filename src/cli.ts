@@ -35,7 +35,7 @@ const globals = (): GlobalOptions => {
   return { workspace: o.workspace, config: o.config, json: !!o.json, quiet: !!o.quiet };
 };
 
-registerCommands(program, globals);
+await registerCommands(program, globals);
 
 try {
   await program.parseAsync(process.argv);
