@@ -6,7 +6,7 @@
 //   - today: the defaults (risk.profile "wide", CPCV objective, training.windowDays 180; fee penalty 0 as the seed).
 // Opt-in (about 45 minutes on 2 idle cores with the defaults below):
 //   npm run bench -- evaluate            or   CAPP_BENCH_EVALUATE=1 npm run bench
-// Knobs (env): CAPP_EVAL_RECIPES ("seed,today"), CAPP_EVAL_FOLDS (7), CAPP_EVAL_TRIALS per fold (6),
+// Knobs (env): CAPP_EVAL_RECIPES ("seed,today"; "today-seed-risk" is today's training with the seed's risk profile), CAPP_EVAL_FOLDS (7), CAPP_EVAL_TRIALS per fold (6),
 // CAPP_EVAL_WORKERS (2), CAPP_EVAL_QUICK (1: the quick preset's small nets and short trials), CAPP_EVAL_OUT (a
 // folder; one workspace per recipe under it, kept: re-running with the same settings resumes). Runs dist/.
 import { spawnSync } from "node:child_process";
@@ -30,6 +30,8 @@ const RECIPES = {
     training: { cv: "walk-forward", feePenalty: 0, windowDays: 40 },
   },
   today: { risk: { profile: "wide" }, training: {} },
+  // ablation (not run by default): today's training with the seed's risk profile
+  "today-seed-risk": { risk: { profile: "seed" }, training: {} },
 };
 const recipes = (env.CAPP_EVAL_RECIPES ?? "seed,today").split(",").filter((r) => RECIPES[r]);
 
