@@ -10,7 +10,7 @@ const only = process.argv.slice(2);
 // (`-- pg` runs it with the sync comparison) or CAPP_BENCH_PG_WORKERS=1
 const optIn = ["evaluate.mjs", "pg-workers.mjs"];
 const optInEnv = { "evaluate.mjs": "CAPP_BENCH_EVALUATE", "pg-workers.mjs": "CAPP_BENCH_PG_WORKERS" };
-const benches = ["sync.mjs", "trader.mjs", "train.mjs", "ppo.mjs", "watchdog.mjs", "pg.mjs", ...optIn].filter((b) =>
+const benches = ["sync.mjs", "trader.mjs", "train.mjs", "train-threads.mjs", "ppo.mjs", "watchdog.mjs", "pg.mjs", ...optIn].filter((b) =>
   only.length ? only.some((o) => b.startsWith(o)) : !optIn.includes(b) || process.env[optInEnv[b]] === "1",
 );
 let failed = 0;

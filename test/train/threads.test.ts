@@ -3,17 +3,24 @@
  * serial path; abort, heartbeats and worker errors behave as on the serial path. Real sample bars,
  * the real environment and real worker threads (splitWorker.ts bundled from the sources).
  */
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ConfigSchema } from "../../src/core/config/schema.js";
 import { ConfigError } from "../../src/core/errors.js";
 import { riskParams } from "../../src/core/trader/params.js";
 import type { TrainingData } from "../../src/core/train/data.js";
 import { type ObjectiveOptions, runObjective } from "../../src/core/train/objective.js";
 import { trialSettings } from "../../src/core/train/space.js";
+import { resolveThreads } from "../../src/core/train/splitPool.js";
+import { runStudy } from "../../src/core/train/study.js";
+import { tempDir } from "../helpers/tmp.js";
 import { sampleTrainingData, sampleWorkspace, testConfig } from "./trainHelpers.js";
 
 let data: TrainingData;
+let barsDb: string;
 beforeAll(() => {
   const ws = sampleWorkspace();
+  barsDb = ws.barsDb;
   data = sampleTrainingData(ws.barsDb, testConfig(), 20);
 });
 
@@ -114,5 +121,44 @@ describe("runObjective on worker threads", () => {
     expect((err as ConfigError).fix).toMatch(/net_dimension/);
     // the serial path throws the same
     await expect(runObjective(data, bad, { ...options(), threads: 1 })).rejects.toThrow(/netDim 0/);
+  }, 300_000);
+});
+
+describe("training.threads", () => {
+  it("0 = auto: the cores shared among the worker processes, at least 1; an explicit value is kept", () => {
+    expect(resolveThreads(0, 1, 2)).toBe(2);
+    expect(resolveThreads(0, 2, 2)).toBe(1);
+    expect(resolveThreads(0, 3, 2)).toBe(1);
+    expect(resolveThreads(0, 2, 16)).toBe(8);
+    expect(resolveThreads(3, 2, 2)).toBe(3);
+    expect(resolveThreads(1, 1, 16)).toBe(1);
+    expect(ConfigSchema.parse({}).training.threads).toBe(0);
+    expect(ConfigSchema.safeParse({ training: { threads: -1 } }).success).toBe(false);
+    expect(ConfigSchema.safeParse({ training: { threads: 1.5 } }).success).toBe(false);
+  });
+
+  it("a quick study trial records the same params, value and Sharpes with training.threads 1 and 2", async () => {
+    const run = async (threads: number) => {
+      const root = tempDir("capp-threads-");
+      const trainData = sampleTrainingData(barsDb, testConfig(), 40);
+      return runStudy({
+        config: testConfig({ training: { threads } }),
+        paths: { root, barsDb, optunaDb: join(root, "optuna.db") },
+        study: "threads",
+        quick: true,
+        nTrials: 1,
+        sampler: "random",
+        seed: 5,
+        data: trainData,
+      });
+    };
+    const one = await run(1);
+    const two = await run(2);
+    expect(one.trials[0].state).not.toBe("FAIL");
+    expect(typeof one.trials[0].value).toBe("number");
+    expect(two.trials[0].state).toBe(one.trials[0].state);
+    expect(two.trials[0].params).toEqual(one.trials[0].params);
+    expect(two.trials[0].value).toBe(one.trials[0].value);
+    expect(two.trials[0].userAttrs).toEqual(one.trials[0].userAttrs);
   }, 300_000);
 });

@@ -15,10 +15,20 @@
  *   (a dev dependency, imported only on that path) and started as CommonJS with `eval: true`.
  */
 
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { ConfigError, DataError } from "../errors.js";
 import { SPLIT_WORKER_KIND, type SplitJob, type SplitOutcome, type SplitRanges } from "./splitTrain.js";
+
+/**
+ * Threads per training process for config `training.threads` (schema doc): `threads` when ≥ 1, else
+ * (0 = auto) max(1, ⌊cores / workers⌋) with `workers` training processes sharing the machine.
+ */
+export function resolveThreads(threads: number, workers: number, cores: number = availableParallelism()): number {
+  if (threads >= 1) return Math.floor(threads);
+  return Math.max(1, Math.floor(cores / Math.max(1, workers)));
+}
 
 /** How a worker is started (a file URL, or CommonJS source for `eval: true`). */
 type WorkerSource = { url: URL } | { code: string };
