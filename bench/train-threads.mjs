@@ -8,7 +8,7 @@
 // run: the machine may be shared, and other processes' load lowers the 2-thread figure.
 // Imports dist/ (`npm run build` first). `REPS=3 node bench/train-threads.mjs` repeats each run (median);
 // `BREAK_STEP=20000` trains longer splits (default 10,000 PPO steps per split, the quick space's lowest).
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -21,7 +21,8 @@ const { BarStore } = await import("../dist/core/market/barstore.js");
 const { importSample } = await import("../dist/core/market/sample.js");
 const { riskParams } = await import("../dist/core/trader/params.js");
 const { loadTrainingData } = await import("../dist/core/train/data.js");
-const { runObjective } = await import("../dist/core/train/objective.js");
+const { objectiveSplits, runObjective } = await import("../dist/core/train/objective.js");
+const { runSplitsInThreads } = await import("../dist/core/train/splitPool.js");
 const { QUICK_PRESET } = await import("../dist/core/train/preset.js");
 const { trialSettings } = await import("../dist/core/train/space.js");
 const { median, section } = await import("./lib.mjs");
@@ -66,6 +67,16 @@ try {
     seed: 12345,
   };
   const la = () => loadavg()[0].toFixed(2);
+  // machine-wide CPU ticks (Linux /proc/stat): [busy, total]; the other sessions' share shows in it
+  const ticks = () => {
+    try {
+      const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+      const total = f.reduce((a, b) => a + b, 0);
+      return [total - f[3] - f[4], total];
+    } catch {
+      return [Number.NaN, Number.NaN];
+    }
+  };
   section(
     `one trial's objective, threads 1 vs 2 (${availableParallelism()} cores; ${data.hi - data.lo + 1} ${data.timeframe} bars, ` +
       `net ${params.net_dimension}, ${settings.breakStep} PPO steps per split, ${REPS} rep(s), median)`,
@@ -82,15 +93,23 @@ try {
     const values = { 1: null, 2: null };
     let splits = 0;
     const loads = [];
+    const busyOther = { 1: [], 2: [] };
     for (let r = 0; r < REPS; r++) {
       for (const threads of [1, 2]) {
         const before = la();
         const c0 = process.cpuUsage();
+        const k0 = ticks();
         const t0 = performance.now();
         const res = await runObjective(data, settings, { ...base, ...cv, threads });
-        wall[threads].push((performance.now() - t0) / 1000);
+        const s = (performance.now() - t0) / 1000;
+        wall[threads].push(s);
         const c = process.cpuUsage(c0);
         cpu[threads].push((c.user + c.system) / 1e6);
+        // cores busy with OTHER processes during the run: machine busy core-seconds minus ours, per second
+        const k1 = ticks();
+        const cores = availableParallelism();
+        const busySec = ((k1[0] - k0[0]) / (k1[1] - k0[1])) * cores * s;
+        busyOther[threads].push((busySec - (c.user + c.system) / 1e6) / s);
         loads.push(`${before}→${la()}`);
         values[threads] = res.value;
         splits = res.folds.length;
@@ -102,9 +121,32 @@ try {
     console.log(
       `${label} (${splits} splits): threads 1 ${t1.toFixed(1)} s, threads 2 ${t2.toFixed(1)} s, ` +
         `ratio ${(t1 / t2).toFixed(2)}× (bound ${(splits / Math.ceil(splits / 2)).toFixed(2)}× for equal splits); ` +
-        `CPU ${median(cpu[1]).toFixed(1)} s vs ${median(cpu[2]).toFixed(1)} s (all threads); same value: ${same ? "yes" : `NO (${values[1]} vs ${values[2]})`}; load avg 1 min per run ${loads.join(", ")}`,
+        `CPU ${median(cpu[1]).toFixed(1)} s vs ${median(cpu[2]).toFixed(1)} s (all threads); other processes kept ${median(busyOther[1]).toFixed(1)} / ${median(busyOther[2]).toFixed(1)} of ${availableParallelism()} cores busy; same value: ${same ? "yes" : `NO (${values[1]} vs ${values[2]})`}; load avg 1 min per run ${loads.join(", ")}`,
     );
     if (!same) process.exitCode = 1;
+  }
+  // what one worker costs: the quick preset's 3 splits in ONE worker thread (start-up, the data cloned,
+  // a cold JIT) against the serial path on this already warm thread
+  {
+    const cv = { cpcvGroups: QUICK_PRESET.cpcvGroups, cpcvTestGroups: QUICK_PRESET.cpcvTestGroups };
+    const { splits } = objectiveSplits(data, { ...base, ...cv });
+    const job = { ...base, fm: data.fm, tickers: data.tickers, settings };
+    const serial = [];
+    const pooled = [];
+    for (let r = 0; r < REPS; r++) {
+      let c0 = process.cpuUsage();
+      await runObjective(data, settings, { ...base, ...cv, threads: 1 });
+      let c = process.cpuUsage(c0);
+      serial.push((c.user + c.system) / 1e6);
+      c0 = process.cpuUsage();
+      await runSplitsInThreads(job, splits, 1);
+      c = process.cpuUsage(c0);
+      pooled.push((c.user + c.system) / 1e6);
+    }
+    console.log(
+      `overhead of a worker thread (quick preset, 3 splits, all in 1 worker vs serial on the warm main thread): ` +
+        `CPU ${median(pooled).toFixed(1)} s vs ${median(serial).toFixed(1)} s`,
+    );
   }
 } finally {
   rmSync(root, { recursive: true, force: true });
