@@ -3,10 +3,13 @@
  * serial path; abort, heartbeats and worker errors behave as on the serial path. Real sample bars,
  * the real environment and real worker threads (splitWorker.ts bundled from the sources).
  */
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigSchema } from "../../src/core/config/schema.js";
 import { ConfigError } from "../../src/core/errors.js";
+import { openStudyStorage } from "../../src/core/optuna/storage.js";
 import { riskParams } from "../../src/core/trader/params.js";
 import type { TrainingData } from "../../src/core/train/data.js";
 import { type ObjectiveOptions, runObjective } from "../../src/core/train/objective.js";
@@ -14,6 +17,7 @@ import { trialSettings } from "../../src/core/train/space.js";
 import { resolveThreads } from "../../src/core/train/splitPool.js";
 import { runStudy } from "../../src/core/train/study.js";
 import { tempDir } from "../helpers/tmp.js";
+import { REPO } from "../helpers/workspace.js";
 import { sampleTrainingData, sampleWorkspace, testConfig } from "./trainHelpers.js";
 
 let data: TrainingData;
@@ -160,5 +164,47 @@ describe("training.threads", () => {
     expect(two.trials[0].params).toEqual(one.trials[0].params);
     expect(two.trials[0].value).toBe(one.trials[0].value);
     expect(two.trials[0].userAttrs).toEqual(one.trials[0].userAttrs);
+  }, 300_000);
+});
+
+describe("capp train --threads 2 (built CLI, real process)", () => {
+  it("SIGTERM mid-trial fails the running trial as 'interrupted' and the process exits 0 (no worker keeps it alive)", async () => {
+    const root = tempDir("capp-train-threads-");
+    mkdirSync(join(root, "databases"));
+    mkdirSync(join(root, "deployments")); // a capp workspace (only init and demo create one)
+    copyFileSync(barsDb, join(root, "databases", "bars.db"));
+    const optunaDb = join(root, "databases", "optuna_cappuccino.db");
+    const args = ["-w", root, "train", "--quick", "--study", "th", "--n-trials", "4", "--threads", "2"];
+    const child = spawn(process.execPath, [join(REPO, "bin", "capp.js"), ...args], { stdio: "ignore" });
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    const deadline = Date.now() + 120_000;
+    let running = 0;
+    while (Date.now() < deadline && running < 1) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (!existsSync(optunaDb)) continue;
+      try {
+        const st = openStudyStorage(optunaDb);
+        try {
+          running = st.stateCounts("th").RUNNING;
+        } finally {
+          st.close();
+        }
+      } catch {
+        // study not created yet
+      }
+    }
+    expect(running).toBe(1);
+    await new Promise((r) => setTimeout(r, 500)); // the splits are training in the worker threads
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    const st = openStudyStorage(optunaDb);
+    try {
+      const counts = st.stateCounts("th");
+      expect(counts.RUNNING).toBe(0);
+      const all = st.getTrials("th", [...Array(counts.total).keys()]);
+      expect(all.filter((t) => t.userAttrs.fail_reason === "interrupted")).toHaveLength(1);
+    } finally {
+      st.close();
+    }
   }, 300_000);
 });
