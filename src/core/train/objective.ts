@@ -10,6 +10,11 @@
  *   the Sharpes are those of the φ backtest paths (each path pools one test result of every group),
  *   and the trial's model is split 0's actor, the one trained on the newest N − k groups.
  *
+ * Threads (issue 16, option `threads`): the splits are independent given the data, settings and seeds,
+ * so with threads > 1 they train in a pool of worker threads (splitPool.ts) running the same
+ * `trainSplit` (splitTrain.ts) as the serial loop; this module assembles reports, paths and the value
+ * from the outcomes in split order either way, so the result is bit-identical.
+ *
  * Outcome: COMPLETE with the value; PRUNED when the agent never traded in any test part or a Sharpe
  * is NaN (zero volatility, as the original prunes NaN); exceptions propagate (the study marks the
  * trial FAIL with the reason).
