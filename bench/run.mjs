@@ -13,6 +13,9 @@ const optInEnv = { "evaluate.mjs": "CAPP_BENCH_EVALUATE", "pg-workers.mjs": "CAP
 const benches = ["sync.mjs", "trader.mjs", "train.mjs", "ppo.mjs", "watchdog.mjs", "pg.mjs", ...optIn].filter((b) =>
   only.length ? only.some((o) => b.startsWith(o)) : !optIn.includes(b) || process.env[optInEnv[b]] === "1",
 );
+// issue 16 (about half a minute): one trial's objective with training.threads 1 vs 2, after train.mjs
+if (!only.length || only.some((o) => "train-threads.mjs".startsWith(o)))
+  benches.splice(benches.indexOf("train.mjs") + 1, 0, "train-threads.mjs");
 let failed = 0;
 for (const b of benches) {
   if (!existsSync(dir + b)) continue;

@@ -29,6 +29,7 @@ interface TrainFlags {
   revision?: string;
   worker?: boolean;
   trainUntil?: string;
+  threads?: number;
 }
 
 const int = intFlag(0);
@@ -106,6 +107,11 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
       "--train-until <date>",
       "last bar training may use (ISO date, UTC); later bars are held out (training.endDate)",
     )
+    .option(
+      "--threads <n>",
+      "worker threads per training process: a trial's splits train this many at once (default training.threads; 0 = cores / workers)",
+      int,
+    )
     .action(async (f: TrainFlags) => {
       const opts = globals();
       const ctx = await makeCtx(opts, {
@@ -115,6 +121,7 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
         "training.sampler": f.sampler,
         "training.seed": f.seed,
         "training.endDate": f.trainUntil,
+        "training.threads": f.threads,
       });
       const c = ctx.loaded.config;
       const study = f.study ?? c.study.active ?? defaultStudyName();
@@ -128,7 +135,19 @@ export function registerTrain(program: Command, globals: () => GlobalOptions): v
       if (workers > 1) {
         const { resolveSearchSpace } = await import("../core/train/study.js");
         const space = resolveSearchSpace(c, !!f.quick, searchSpace);
-        const r = await runWorkers(ctx.paths.optunaDb, study, nTrials, workers, f, opts, c.training.timeoutSec, space);
+        // each worker process gets its share of the cores (training.threads 0 = auto)
+        const { resolveThreads } = await import("../core/train/splitPool.js");
+        const threads = resolveThreads(c.training.threads, workers);
+        const r = await runWorkers(
+          ctx.paths.optunaDb,
+          study,
+          nTrials,
+          workers,
+          { ...f, threads },
+          opts,
+          c.training.timeoutSec,
+          space,
+        );
         if (opts.json) printJson({ ok: r.failedWorkers === 0, study, ...r });
         else {
           say(
@@ -270,6 +289,7 @@ async function runWorkers(
     ...(f.quick ? ["--quick"] : []),
     ...(f.space ? ["--space", f.space] : []),
     ...(f.trainUntil ? ["--train-until", f.trainUntil] : []),
+    ...(f.threads !== undefined ? ["--threads", String(f.threads)] : []),
   ];
   const children = [];
   for (let k = 0; k < workers; k++) {

@@ -323,6 +323,13 @@ export const TrainingSchema = z.object({
     .string()
     .refine((v) => Number.isFinite(Date.parse(v)), "expected an ISO date, e.g. 2022-09-01 or 2022-09-01T00:00:00Z")
     .optional(),
+  /**
+   * Worker threads per `capp train` worker process (`--threads`): a trial's CPCV splits / walk-forward
+   * folds train this many at a time, one per thread (issue 16); results are bit-identical for every
+   * value. 1 = serial, no thread started. 0 = auto: max(1, ⌊os.availableParallelism() / training.workers⌋),
+   * so `--workers N` processes share the cores. More threads than splits per trial add nothing.
+   */
+  threads: z.number().int().min(0).default(0),
 });
 
 /** A supervised process (validated in detail by the supervisor). */

@@ -10,6 +10,11 @@
  *   the Sharpes are those of the φ backtest paths (each path pools one test result of every group),
  *   and the trial's model is split 0's actor, the one trained on the newest N − k groups.
  *
+ * Threads (issue 16, option `threads`): the splits are independent given the data, settings and seeds,
+ * so with threads > 1 they train in a pool of worker threads (splitPool.ts) running the same
+ * `trainSplit` (splitTrain.ts) as the serial loop; this module assembles reports, paths and the value
+ * from the outcomes in split order either way, so the result is bit-identical.
+ *
  * Outcome: COMPLETE with the value; PRUNED when the agent never traded in any test part or a Sharpe
  * is NaN (zero volatility, as the original prunes NaN); exceptions propagate (the study marks the
  * trial FAIL with the reason).
@@ -19,7 +24,6 @@ import { periodsPerYear } from "../backtest/metrics.js";
 import { DataError } from "../errors.js";
 import type { RiskParams } from "../trader/risk.js";
 import type { TrainingData } from "./data.js";
-import { buildableRuns, type EnvSpec, runPolicy, TradingEnv } from "./env.js";
 import {
   type BarRange,
   cpcvSplits,
@@ -30,9 +34,11 @@ import {
   stdPop,
   walkForwardFolds,
 } from "./folds.js";
-import { actorAct, type CurvePoint, trainPPO } from "./ppo.js";
+import type { CurvePoint } from "./ppo.js";
 import type { ActorParams } from "./ppoMath.js";
 import type { TrialSettings } from "./space.js";
+import { runSplitsInThreads } from "./splitPool.js";
+import { type SplitJob, type SplitOutcome, trainSplit } from "./splitTrain.js";
 
 /** Settings of the objective that are not searched (config `training`, `trading`, `risk`). */
 export interface ObjectiveOptions {
@@ -59,6 +65,13 @@ export interface ObjectiveOptions {
   onTick?: (info: { fold: number; step: number }) => void;
   /** Awaited between folds (yield to the event loop; may throw to abort, e.g. on SIGTERM). */
   betweenFolds?: (fold: number) => Promise<void>;
+  /**
+   * Splits trained at once, each in a worker thread (splitPool.ts); default 1 = serial on this
+   * thread, no worker started. Capped at the number of splits. The result is bit-identical for
+   * every value (same seeds per split); with threads > 1 `betweenFolds` is awaited before each
+   * split is dispatched, `onTick` runs on this thread on the workers' progress messages.
+   */
+  threads?: number;
 }
 
 /** Per-fold (walk-forward) or per-split (CPCV) figures. */
@@ -155,9 +168,6 @@ export function objectiveSplits(
   }
 }
 
-const runsOf = (data: TrainingData, lookback: number, ranges: readonly BarRange[]) =>
-  ranges.flatMap((r) => buildableRuns(data.fm, lookback, r.from, r.to));
-
 /**
  * Run the objective for one trial's settings.
  * @throws DataError when a split has no tradable bars, or PPO/env errors (non-finite values);
@@ -168,56 +178,47 @@ export async function runObjective(
   s: TrialSettings,
   o: ObjectiveOptions,
 ): Promise<ObjectiveResult> {
-  const spec: EnvSpec = {
+  const job: SplitJob = {
     fm: data.fm,
     tickers: data.tickers,
-    lookback: s.lookback,
-    norm: s.norm,
-    normAction: s.normAction,
+    settings: s,
+    episodeBars: o.episodeBars,
+    ppoEpochs: o.ppoEpochs,
     capital: o.capital,
     risk: o.risk,
     slippageBps: o.slippageBps,
     exchangeMinQty: o.exchangeMinQty,
     feePenalty: o.feePenalty ?? 0,
+    seed: o.seed,
   };
   const perYear = periodsPerYear(data.fm.tfMs);
   const { splits, paths, groups } = objectiveSplits(data, o);
+  const threads = Math.min(splits.length, Math.max(1, Math.floor(o.threads ?? 1)));
+  let outcomes: SplitOutcome[];
+  if (threads > 1) outcomes = await runSplitsInThreads(job, splits, threads, o);
+  else {
+    // serial: no worker started
+    outcomes = [];
+    for (const split of splits) {
+      await o.betweenFolds?.(split.index);
+      outcomes.push(trainSplit(job, split, (step) => o.onTick?.({ fold: split.index, step })));
+    }
+  }
   const reports: FoldReport[] = [];
   /** CPCV: per split, per test group, the bot's and HODL's value paths. */
   const groupRuns: Array<Map<number, { values: number[][]; hodl: number[][] }>> = [];
   let actor: ActorParams | null = null;
-  for (const split of splits) {
-    await o.betweenFolds?.(split.index);
-    const trainRuns = runsOf(data, s.lookback, split.train);
-    const testPerRange = split.test.map((r) => runsOf(data, s.lookback, [r]).filter((x) => x.last > x.first));
-    const testRuns = testPerRange.flat();
-    if (testRuns.length === 0)
-      throw new DataError(
-        `split ${split.index}: no tradable bars in its test part (${new Date(data.fm.times[split.test[0].from]).toISOString()} …)`,
-        "import bars without long gaps, or lower lookback / training.folds / training.cpcvGroups",
-      );
-    const env = new TradingEnv(spec, {
-      runs: trainRuns,
-      episodeBars: o.episodeBars,
-      seed: o.seed + 7919 * (split.index + 1),
-    });
-    const res = trainPPO(env, s.hyper, {
-      seed: o.seed + split.index,
-      breakStep: s.breakStep,
-      targetStep: s.targetStep,
-      batchSize: s.batchSize,
-      epochs: o.ppoEpochs,
-      onProgress: (p) => o.onTick?.({ fold: split.index, step: p.step }),
-    });
+  for (let i = 0; i < splits.length; i++) {
+    const split = splits[i];
+    const res = outcomes[i];
     // walk-forward: the last fold's actor; CPCV: split 0's (trained on the newest groups)
     if (paths === null || split.index === 0) actor = res.actor;
-    const trained = res.actor;
-    const run = runPolicy(spec, testRuns, (state) => actorAct(trained, state, 1));
+    const run = res;
     if (paths !== null) {
       const byGroup = new Map<number, { values: number[][]; hodl: number[][] }>();
       let at = 0;
       split.testGroups?.forEach((g, j) => {
-        const n = testPerRange[j].length;
+        const n = res.runsPerRange[j];
         byGroup.set(g, { values: run.values.slice(at, at + n), hodl: run.hodl.slice(at, at + n) });
         at += n;
       });
@@ -228,7 +229,7 @@ export async function runObjective(
     reports.push({
       fold: split.index,
       ...(split.testGroups ? { testGroups: split.testGroups } : {}),
-      trainBars: env.steps,
+      trainBars: res.trainBars,
       testBars: run.values.reduce((n, v) => n + v.length - 1, 0),
       sharpeBot: sharpeLog(run.values, perYear),
       sharpeHodl: sharpeLog(run.hodl, perYear),

@@ -39,6 +39,7 @@ import { etaSeconds } from "./progress.js";
 import { mixSeed } from "./rng.js";
 import { RandomSampler, type Sampler, type SamplerTrial, type SearchSpace, TpeSampler } from "./samplers.js";
 import { DEFAULT_SEARCH_SPACE, mergeSpace, QUICK_SEARCH_SPACE, trialSettings } from "./space.js";
+import { resolveThreads } from "./splitPool.js";
 import { trialPackageDir, writeTrialPackage } from "./trialPackage.js";
 
 export { QUICK_PRESET } from "./preset.js";
@@ -289,6 +290,8 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
       });
     // fail early when the window cannot hold the folds / CPCV splits
     const splitCount = objectiveSplits(data, cvOptions).splits.length;
+    // splits trained at once in worker threads (training.threads; 0 = share the cores among the workers)
+    const threads = resolveThreads(t.threads, t.workers);
     const risk = riskParams(c, data.tickers);
     const exchangeMinQty = data.tickers.map((s) => c.risk.minOrderSize[s] ?? 0);
     const samplerKind = o.sampler ?? t.sampler;
@@ -355,6 +358,7 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
           slippageBps: c.trading.slippageBps,
           exchangeMinQty,
           seed: mixSeed(seed, trial.number, "ppo"),
+          threads,
           onTick: beat,
           betweenFolds: async (fold) => {
             await new Promise((r) => setImmediate(r));
