@@ -7,7 +7,8 @@
 // matrix cloned to each worker) is included. Prints the 1-minute load average before and after each
 // run: the machine may be shared, and other processes' load lowers the 2-thread figure.
 // Imports dist/ (`npm run build` first). `REPS=3 node bench/train-threads.mjs` repeats each run (median);
-// `BREAK_STEP=20000` trains longer splits (default 10,000 PPO steps per split, the quick space's lowest).
+// `BREAK_STEP=20000` trains longer splits (default 10,000 PPO steps per split, the quick space's lowest);
+// `SIX_ONLY=1` runs only the 6-split case.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +29,7 @@ const { trialSettings } = await import("../dist/core/train/space.js");
 const { median, section } = await import("./lib.mjs");
 
 const REPS = Math.max(1, Number(process.env.REPS ?? 1));
+const SIX_ONLY = process.env.SIX_ONLY === "1";
 const root = mkdtempSync(join(tmpdir(), "capp-bench-threads-"));
 try {
   mkdirSync(join(root, "databases"));
@@ -87,7 +89,7 @@ try {
       { cpcvGroups: QUICK_PRESET.cpcvGroups, cpcvTestGroups: QUICK_PRESET.cpcvTestGroups },
     ],
     ["CPCV N = 4, k = 2", { cpcvGroups: 4, cpcvTestGroups: 2 }],
-  ]) {
+  ].filter(([label]) => !SIX_ONLY || label.startsWith("CPCV N = 4"))) {
     const wall = { 1: [], 2: [] };
     const cpu = { 1: [], 2: [] };
     const values = { 1: null, 2: null };
@@ -127,7 +129,7 @@ try {
   }
   // what one worker costs: the quick preset's 3 splits in ONE worker thread (start-up, the data cloned,
   // a cold JIT) against the serial path on this already warm thread
-  {
+  if (!SIX_ONLY) {
     const cv = { cpcvGroups: QUICK_PRESET.cpcvGroups, cpcvTestGroups: QUICK_PRESET.cpcvTestGroups };
     const { splits } = objectiveSplits(data, { ...base, ...cv });
     const job = { ...base, fm: data.fm, tickers: data.tickers, settings };
