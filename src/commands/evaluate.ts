@@ -31,6 +31,7 @@ interface Flags {
   seed?: string;
   workers?: string;
   onlyFolds?: string;
+  threads?: string;
 }
 
 export function registerEvaluate(program: Command, globals: () => GlobalOptions): void {
@@ -50,6 +51,10 @@ export function registerEvaluate(program: Command, globals: () => GlobalOptions)
     )
     .option("--seed <n>", "base seed (default training.seed; fold k uses seed + k)")
     .option("--workers <n>", "child processes training disjoint folds in parallel (default 1; one per core at most)")
+    .option(
+      "--threads <n>",
+      "worker threads per fold's training (default training.threads; 0 = cores / --workers, each child its share)",
+    )
     .option("--only-folds <list>", "run only these folds, e.g. 1,3 (what each --workers child runs)")
     .option("--out <dir>", "output folder (default WORKSPACE/evaluate); re-run with the same settings to resume")
     .action(async (f: Flags) => {
@@ -78,6 +83,13 @@ export function registerEvaluate(program: Command, globals: () => GlobalOptions)
         if (!quiet) process.stderr.write(`${line}\n`);
       };
       const workers = whole("--workers", f.workers) ?? 1;
+      const threadsFlag = f.threads === undefined ? undefined : Number(f.threads);
+      if (threadsFlag !== undefined && !(Number.isInteger(threadsFlag) && threadsFlag >= 0))
+        throw new ConfigError(`--threads "${f.threads}" is not a whole number ≥ 0`, "pass --threads 0 (auto), 1, 2, …");
+      const config =
+        threadsFlag === undefined
+          ? ctx.loaded.config
+          : { ...ctx.loaded.config, training: { ...ctx.loaded.config.training, threads: threadsFlag } };
       const onlyFolds = f.onlyFolds?.split(",").map((x) => whole("--only-folds", x.trim()) as number);
       if (workers > 1 && !onlyFolds) {
         // N children on disjoint folds (fold k → child (k−1) mod N), each resumable; then this process
@@ -103,6 +115,9 @@ export function registerEvaluate(program: Command, globals: () => GlobalOptions)
         }))
           if (v !== undefined) base.push(k, v);
         if (f.quick) base.push("--quick");
+        // each child trains with its share of the cores (training.threads 0 = auto)
+        const { resolveThreads } = await import("../core/train/splitPool.js");
+        base.push("--threads", String(resolveThreads(threadsFlag ?? ctx.loaded.config.training.threads, workers)));
         let stopped = false;
         const codes = await Promise.all(
           Array.from({ length: Math.min(workers, nFolds) }, (_, w) => {
@@ -144,7 +159,7 @@ export function registerEvaluate(program: Command, globals: () => GlobalOptions)
       process.once("SIGTERM", stop);
       try {
         const r = await runEvaluate({
-          config: ctx.loaded.config,
+          config,
           barsDb: ctx.paths.barsDb,
           outDir,
           fromMs,

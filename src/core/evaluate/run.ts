@@ -175,6 +175,15 @@ export interface TargetStatus {
   detail: string;
 }
 
+/**
+ * The training settings that shape a fold's result: all of `training` but the ones that only change how
+ * fast or where it runs (threads and worker processes give bit-identical studies; heartbeats, stale limits).
+ */
+function recipeOf(t: CappConfig["training"]): Record<string, unknown> {
+  const { threads: _threads, workers: _workers, heartbeatSec: _h, staleSec: _s, ...rest } = t;
+  return rest;
+}
+
 /** Per-bar series of a fold's test window, as written to `equity.csv`. */
 interface FoldSeries {
   times: number[];
@@ -511,7 +520,7 @@ export async function runEvaluate(o: EvaluateOptions): Promise<EvaluateReport> {
       tickers: c.trading.tickers,
       // a fold done under another training recipe, risk profile, fee or gate setting is redone
       recipe: createHash("sha256")
-        .update(JSON.stringify([c.training, c.risk, c.trading, c.deploy, c.ensemble]))
+        .update(JSON.stringify([recipeOf(c.training), c.risk, c.trading, c.deploy, c.ensemble]))
         .digest("hex")
         .slice(0, 16),
     });
