@@ -14,7 +14,7 @@ import { riskParams } from "../../src/core/trader/params.js";
 import type { TrainingData } from "../../src/core/train/data.js";
 import { type ObjectiveOptions, runObjective } from "../../src/core/train/objective.js";
 import { trialSettings } from "../../src/core/train/space.js";
-import { resolveThreads } from "../../src/core/train/splitPool.js";
+import { resolveThreads, SplitPool } from "../../src/core/train/splitPool.js";
 import { runStudy } from "../../src/core/train/study.js";
 import { tempDir } from "../helpers/tmp.js";
 import { REPO } from "../helpers/workspace.js";
@@ -111,6 +111,38 @@ describe("runObjective on worker threads", () => {
     expect(seen).toEqual([0, 1, 2]);
   }, 300_000);
 
+  it("a study-lifetime pool: warm workers give the serial results; after an aborted or failed trial it starts fresh ones", async () => {
+    const s = trialSettings(params, 24);
+    const serial = await runObjective(data, s, { ...options(), threads: 1 });
+    const pool = new SplitPool(2, { fm: data.fm, tickers: data.tickers });
+    try {
+      const a = await runObjective(data, s, { ...options(), threads: 2, pool });
+      const b = await runObjective(data, s, { ...options(), threads: 2, pool }); // the same, warm workers
+      await expect(
+        runObjective(data, s, {
+          ...options(),
+          threads: 2,
+          pool,
+          betweenFolds: async (k) => {
+            if (k === 1) throw new Error("interrupted");
+          },
+        }),
+      ).rejects.toThrow("interrupted");
+      const bad = { ...s, hyper: { ...s.hyper, netDim: 0 } };
+      await expect(runObjective(data, bad, { ...options(), threads: 2, pool })).rejects.toBeInstanceOf(ConfigError);
+      const c = await runObjective(data, s, { ...options(), threads: 2, pool }); // fresh workers
+      for (const r of [a, b, c]) {
+        expect(r.value).toBe(serial.value);
+        expect(r.sharpeBot).toEqual(serial.sharpeBot);
+        expect(r.folds.map((f) => f.fills)).toEqual(serial.folds.map((f) => f.fills));
+        expect(Array.from(r.actor.net.layers[0].w)).toEqual(Array.from(serial.actor.net.layers[0].w));
+      }
+    } finally {
+      await pool.close();
+    }
+    await expect(pool.run({} as never, [])).rejects.toThrow(/after close/);
+  }, 300_000);
+
   it("a split failing in a worker rejects the trial with the worker's error, class and fix kept", async () => {
     const s = trialSettings(params, 24);
     const bad = { ...s, hyper: { ...s.hyper, netDim: 0 } };
@@ -141,7 +173,7 @@ describe("training.threads", () => {
     expect(ConfigSchema.safeParse({ training: { threads: 1.5 } }).success).toBe(false);
   });
 
-  it("a quick study trial records the same params, value and Sharpes with training.threads 1 and 2", async () => {
+  it("quick study trials (the second on the study's warm worker pool) record the same params, values and Sharpes with training.threads 1 and 2", async () => {
     const run = async (threads: number) => {
       const root = tempDir("capp-threads-");
       const trainData = sampleTrainingData(barsDb, testConfig(), 40);
@@ -150,7 +182,7 @@ describe("training.threads", () => {
         paths: { root, barsDb, optunaDb: join(root, "optuna.db") },
         study: "threads",
         quick: true,
-        nTrials: 1,
+        nTrials: 3,
         sampler: "random",
         seed: 5,
         data: trainData,
@@ -158,12 +190,15 @@ describe("training.threads", () => {
     };
     const one = await run(1);
     const two = await run(2);
-    expect(one.trials[0].state).not.toBe("FAIL");
-    expect(typeof one.trials[0].value).toBe("number");
-    expect(two.trials[0].state).toBe(one.trials[0].state);
-    expect(two.trials[0].params).toEqual(one.trials[0].params);
-    expect(two.trials[0].value).toBe(one.trials[0].value);
-    expect(two.trials[0].userAttrs).toEqual(one.trials[0].userAttrs);
+    expect(one.trials).toHaveLength(3);
+    expect(two.trials).toHaveLength(3);
+    expect(one.trials.some((t) => t.state === "COMPLETE")).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      expect(two.trials[i].state).toBe(one.trials[i].state);
+      expect(two.trials[i].params).toEqual(one.trials[i].params);
+      expect(two.trials[i].value).toBe(one.trials[i].value);
+      expect(two.trials[i].userAttrs).toEqual(one.trials[i].userAttrs);
+    }
   }, 300_000);
 });
 

@@ -37,7 +37,7 @@ import {
 import type { CurvePoint } from "./ppo.js";
 import type { ActorParams } from "./ppoMath.js";
 import type { TrialSettings } from "./space.js";
-import { runSplitsInThreads } from "./splitPool.js";
+import { runSplitsInThreads, type SplitPool } from "./splitPool.js";
 import { type SplitJob, type SplitOutcome, trainSplit } from "./splitTrain.js";
 
 /** Settings of the objective that are not searched (config `training`, `trading`, `risk`). */
@@ -72,6 +72,8 @@ export interface ObjectiveOptions {
    * split is dispatched, `onTick` runs on this thread on the workers' progress messages.
    */
   threads?: number;
+  /** A study-lifetime worker pool to train on (warm workers; see splitPool.ts); else one per call. */
+  pool?: SplitPool;
 }
 
 /** Per-fold (walk-forward) or per-split (CPCV) figures. */
@@ -195,7 +197,8 @@ export async function runObjective(
   const { splits, paths, groups } = objectiveSplits(data, o);
   const threads = Math.min(splits.length, Math.max(1, Math.floor(o.threads ?? 1)));
   let outcomes: SplitOutcome[];
-  if (threads > 1) outcomes = await runSplitsInThreads(job, splits, threads, o);
+  if (threads > 1)
+    outcomes = o.pool ? await o.pool.run(job, splits, o) : await runSplitsInThreads(job, splits, threads, o);
   else {
     // serial: no worker started
     outcomes = [];

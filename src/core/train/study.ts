@@ -39,7 +39,7 @@ import { etaSeconds } from "./progress.js";
 import { mixSeed } from "./rng.js";
 import { RandomSampler, type Sampler, type SamplerTrial, type SearchSpace, TpeSampler } from "./samplers.js";
 import { DEFAULT_SEARCH_SPACE, mergeSpace, QUICK_SEARCH_SPACE, trialSettings } from "./space.js";
-import { resolveThreads } from "./splitPool.js";
+import { resolveThreads, SplitPool } from "./splitPool.js";
 import { trialPackageDir, writeTrialPackage } from "./trialPackage.js";
 
 export { QUICK_PRESET } from "./preset.js";
@@ -278,6 +278,7 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
   let timedOut = false;
   let failStreak: RunStudyResult["failStreak"] = null;
   let streak = 0;
+  let pool: SplitPool | null = null;
   try {
     // before any trial (and before loading bars): a space the study cannot take fails every trial
     checkSpaceAgainstStudy(writer.studyParamDistributions(o.study), space, o.study);
@@ -292,6 +293,8 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
     const splitCount = objectiveSplits(data, cvOptions).splits.length;
     // splits trained at once in worker threads (training.threads; 0 = share the cores among the workers)
     const threads = resolveThreads(t.threads, t.workers);
+    // one pool for the whole study: the workers' start-up and cold JIT are paid once, not per trial
+    pool = threads > 1 ? new SplitPool(threads, { fm: data.fm, tickers: data.tickers }) : null;
     const risk = riskParams(c, data.tickers);
     const exchangeMinQty = data.tickers.map((s) => c.risk.minOrderSize[s] ?? 0);
     const samplerKind = o.sampler ?? t.sampler;
@@ -359,6 +362,7 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
           exchangeMinQty,
           seed: mixSeed(seed, trial.number, "ppo"),
           threads,
+          pool: pool ?? undefined,
           onTick: beat,
           betweenFolds: async (fold) => {
             await new Promise((r) => setImmediate(r));
@@ -480,6 +484,7 @@ export async function runStudy(o: RunStudyOptions): Promise<RunStudyResult> {
       heldOutFromMs: data.heldOutFromMs,
     };
   } finally {
+    await pool?.close();
     writer.close();
   }
 }
