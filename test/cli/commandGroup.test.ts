@@ -23,7 +23,8 @@ describe("the CLI with one group loaded", () => {
   it("`capp --help` lists every group; `capp ensemble --help` its own sub-commands", () => {
     const all = capp(["--help"]);
     expect(all.code).toBe(0);
-    for (const g of [...GROUPS, "automation", "train", "evaluate", "storage", "models"]) expect(all.stdout).toContain(g);
+    for (const g of [...GROUPS, "automation", "train", "evaluate", "storage", "models"])
+      expect(all.stdout).toContain(g);
     const ens = capp(["ensemble", "--help"]);
     expect(ens.code).toBe(0);
     expect(ens.stdout).toMatch(/sync/);
