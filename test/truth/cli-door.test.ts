@@ -40,6 +40,16 @@ describe("only init and demo create workspaces", () => {
     expect(readdirSync(d)).toEqual([]);
   });
 
+  it("`capp init` under /proc is refused at once (exit 2, nothing hangs); a nested new path is created", () => {
+    const r = capp(["init", "/proc/capp-no-such-workspace"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("cannot create a workspace at /proc/capp-no-such-workspace");
+    const nested = join(temp(), "a", "b", "ws");
+    const ok = capp(["init", nested]);
+    expect(ok.code).toBe(0);
+    expect(readdirSync(nested)).toContain("capp.config.json");
+  });
+
   it("a mistyped -w names the folder; -w /dev/null is not a folder", () => {
     const r = capp(["-w", join(temp(), "typo"), "ensemble", "show"]);
     expect(r.code).toBe(2);

@@ -3,7 +3,7 @@
  * `config/` and `.env.training.example`, see templates.ts). Never overwrites.
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { ConfigError, DataError } from "../errors.js";
 import { WORKSPACE_DIRS } from "./paths.js";
 import { readPackageFile } from "./templates.js";
@@ -57,6 +57,12 @@ export function initWorkspace(dir: string): InitResult {
         "pass a folder path to `capp init DIR` / -w, e.g. a new folder name",
         { cause: err },
       );
+    if (code === "ENOENT")
+      throw new ConfigError(
+        `cannot create a workspace at ${dir}: the system refuses to create a folder there (a virtual file system such as /proc?)`,
+        "pass a folder on a disk, e.g. a new folder under your home folder",
+        { cause: err },
+      );
     if (code === "EACCES" || code === "EPERM" || code === "EROFS")
       throw new ConfigError(
         `cannot create a workspace at ${dir}: no permission to write there (${code})`,
@@ -65,6 +71,23 @@ export function initWorkspace(dir: string): InitResult {
       );
     throw err;
   }
+}
+
+/**
+ * `mkdir -p` one folder at a time. Node's `mkdirSync(…, {recursive: true})` never returns for a path
+ * under /proc (the kernel answers ENOENT and the recursive walk retries forever); creating each missing
+ * folder on its own gets that ENOENT, and every other error, at once.
+ */
+function mkdirEach(path: string): void {
+  const missing: string[] = [];
+  let p = path;
+  while (!existsSync(p)) {
+    missing.push(p);
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  for (const d of missing.reverse()) mkdirSync(d);
 }
 
 function initWorkspaceUnchecked(dir: string): InitResult {
@@ -76,7 +99,7 @@ function initWorkspaceUnchecked(dir: string): InitResult {
     e.code = "ENOTDIR";
     throw e;
   }
-  mkdirSync(root, { recursive: true });
+  mkdirEach(root);
   for (const d of WORKSPACE_DIRS) {
     const p = join(root, d);
     if (existsSync(p)) kept.push(d);
