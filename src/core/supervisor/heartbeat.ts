@@ -12,6 +12,8 @@ import { readFileSync, statSync } from "node:fs";
 export interface HeartbeatVerdict {
   stale: boolean;
   reason: string;
+  /** The instance's own heartbeat: when it goes stale (epoch ms, wall clock), and the file's stamp. */
+  own?: { deadlineMs: number; stamp: string };
 }
 
 /** Inputs of `checkHeartbeatFile`. Times in epoch ms, durations in seconds. */
@@ -37,8 +39,11 @@ export interface HeartbeatCheck {
 export function checkHeartbeatFile(path: string, c: HeartbeatCheck): HeartbeatVerdict {
   let hb: Record<string, unknown> | undefined;
   let mtimeMs = 0;
+  let stamp = "";
   try {
-    mtimeMs = statSync(path).mtimeMs;
+    const st = statSync(path);
+    mtimeMs = st.mtimeMs;
+    stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
     const parsed: unknown = JSON.parse(readFileSync(path, "utf8"));
     if (parsed && typeof parsed === "object") hb = parsed as Record<string, unknown>;
   } catch {
@@ -60,5 +65,5 @@ export function checkHeartbeatFile(path: string, c: HeartbeatCheck): HeartbeatVe
     const late = Math.round((c.nowMs - base) / 1000);
     return { stale: true, reason: `heartbeat overdue by ${late} s (grace ${c.graceSec} s)` };
   }
-  return { stale: false, reason: "heartbeat fresh" };
+  return { stale: false, reason: "heartbeat fresh", own: { deadlineMs: deadline, stamp } };
 }

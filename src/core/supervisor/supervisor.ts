@@ -153,6 +153,8 @@ export class Supervisor {
   private readonly store: RegistryStore;
   private readonly clock: Clock;
   private readonly mono: () => number;
+  /** Per instance and pid: the heartbeat file's stamp when first seen, then (monotonic ms), and the time it had left. */
+  private readonly heartbeatSeen = new Map<string, { stamp: string; mono: number; leftMs: number }>();
   private readonly baseCwd: string;
   private readonly baseEnv: NodeJS.ProcessEnv;
   private readonly checkIntervalMs: number;
@@ -495,6 +497,22 @@ export class Supervisor {
         startupSec: spec.heartbeatStartupSec,
       });
       if (v.stale) return { kind: "heartbeat", reason: v.reason };
+      // The file's times are wall-clock times written by another process, so a backward step of the
+      // wall clock keeps a hung child's heartbeat looking fresh. Also time it on the monotonic clock:
+      // from the moment this supervisor first saw the current heartbeat, it has as long as the wall
+      // clock then gave it; a heartbeat that has not changed for longer is stale whatever the wall says.
+      if (v.own) {
+        const key = `${spec.name}#${rec.index}:${pid}`;
+        const seen = this.heartbeatSeen.get(key);
+        const mono = this.mono();
+        if (!seen || seen.stamp !== v.own.stamp || mono < seen.mono)
+          this.heartbeatSeen.set(key, { stamp: v.own.stamp, mono, leftMs: v.own.deadlineMs - nowMs });
+        else if (mono - seen.mono > seen.leftMs)
+          return {
+            kind: "heartbeat",
+            reason: `heartbeat unchanged for ${Math.round((mono - seen.mono) / 1000)} s on the monotonic clock, past its deadline (the wall clock was stepped back?)`,
+          };
+      }
     }
     return undefined;
   }
