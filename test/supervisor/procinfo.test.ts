@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   groupMembers,
@@ -17,10 +18,25 @@ describe("procinfo (Linux /proc)", () => {
     expect(st?.ppid).toBe(process.ppid);
     expect(st?.state).not.toBe("Z");
     expect(st?.startTicks).toBeGreaterThan(0);
-    // Converted start time is within a few seconds of what Node reports for its own start.
-    const startedMs = startTicksToMs(st?.startTicks as number) as number;
-    // (a units check: a wrong clock-tick or boot-time conversion is off by hours, not seconds)
-    expect(Math.abs(startedMs - (Date.now() - process.uptime() * 1000))).toBeLessThan(60_000);
+    // units, from kernel values only (no wall-clock tolerance): started after boot and within the
+    // kernel's uptime; converted = btime (s, /proc/stat) + ticks / CLK_TCK
+    const ticks = st?.startTicks as number;
+    const uptimeSec = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+    expect(ticks / 100).toBeLessThanOrEqual(uptimeSec);
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
+    expect(startTicksToMs(ticks)).toBe(btime * 1000 + ticks * 10);
+  });
+
+  it("a process started later has later start ticks", async () => {
+    const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 5000)"], { stdio: "ignore" });
+    try {
+      await new Promise((r) => child.once("spawn", r));
+      const mine = processStartTicks(process.pid) as number;
+      const its = processStartTicks(child.pid as number) as number;
+      expect(its).toBeGreaterThanOrEqual(mine);
+    } finally {
+      child.kill("SIGKILL");
+    }
   });
 
   it("isSameProcess requires pid AND start time (a recycled pid is another process)", () => {

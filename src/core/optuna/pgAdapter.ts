@@ -5,7 +5,7 @@
  * `inTransaction`, `open`, `close` — over a PostgreSQL server, so every caller stays synchronous.
  * Queries go to a `pg` Pool in a worker thread (`pgWorker.ts`) through a blocking bridge.
  *
- * SQL translation (done once per statement): `?` and `@name` → `$n` (a placeholder followed by
+ * SQL translation (once per statement, then cached): `?` and `@name` → `$n` (a placeholder followed by
  * `IS NULL` is cast `::text` so its type is known); `IN (SELECT value FROM json_each(x))` →
  * `= ANY(x)` with the JSON text bound as an array; a negative `LIMIT` → no limit; camelCase
  * aliases quoted (PostgreSQL folds names to lower case); `sqlite_master` / `pragma_table_info`
