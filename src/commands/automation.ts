@@ -1,6 +1,7 @@
 /** `capp automation start | stop | status | install` and the hidden `automation host`. */
 import type { Command } from "commander";
 import { members } from "../core/plural.js";
+import { mkdirs } from "../core/state/dirs.js";
 import { makeCtx } from "./context.js";
 import { numFlag } from "./flags.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
@@ -48,14 +49,14 @@ export function registerAutomation(program: Command, globals: () => GlobalOption
         stop.dispose();
         return;
       }
-      const { openSync, mkdirSync } = await import("node:fs");
+      const { openSync } = await import("node:fs");
       const { join } = await import("node:path");
       const { spawn } = await import("node:child_process");
       const logPath = join(ctx.paths.logs, "automation.log");
       const started = await withStartLock(ctx.paths, async () => {
         const again = livePid(pidPath); // started by another `automation start` just before our lock
         if (again) return { pid: again.pid, started: false, since: again.started };
-        mkdirSync(ctx.paths.logs, { recursive: true });
+        mkdirs(ctx.paths.logs);
         const log = openSync(logPath, "a");
         const args = [
           cappBin(),

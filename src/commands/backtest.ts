@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { benchmarkText, NO_TRADES_TEXT } from "../core/backtest/metrics.js";
 import { members } from "../core/plural.js";
+import { mkdirs } from "../core/state/dirs.js";
 import { makeCtx } from "./context.js";
 import { color, type GlobalOptions, printJson, say } from "./output.js";
 import { progress } from "./progress.js";
@@ -43,7 +44,6 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
       const { loadRunner } = await import("../core/ensemble/load.js");
       const { runBacktest, writeBacktestOutputs } = await import("../core/backtest/run.js");
       const { storeRange } = await import("../core/market/range.js");
-      const { mkdirSync } = await import("node:fs");
       const { join, resolve } = await import("node:path");
       const { writeJsonAtomic } = await import("../core/state/atomic.js");
       const c = ctx.loaded.config;
@@ -72,7 +72,7 @@ export function registerBacktest(program: Command, globals: () => GlobalOptions)
         });
         bar.stop();
         const out = resolve(f.out ?? join(ctx.paths.root, "backtests", new Date().toISOString().replace(/[:.]/g, "-")));
-        mkdirSync(out, { recursive: true });
+        mkdirs(out);
         const title = `${f.model ? `model ${f.model}` : `ensemble v${r.ensembleVersion} (${members(r.members)})`}: ${new Date(fromMs).toISOString().slice(0, 10)} → ${new Date(toMs).toISOString().slice(0, 10)}`;
         writeBacktestOutputs(r, join(out, "equity.csv"), join(out, "chart.svg"), title);
         // which bars the candidate was trained on (issue 12 §4): a backtest over them is not a validation

@@ -8,7 +8,7 @@
  * The trader runs in-process here (one simulated clock for everything), so the watchdog supervises
  * no child process in the demo; it still runs its health checks, the heartbeat and alpha checks.
  */
-import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type ChartMarker, equityChartSvg } from "../core/backtest/chart.js";
@@ -26,6 +26,7 @@ import { BarStore } from "../core/market/barstore.js";
 import { importSample } from "../core/market/sample.js";
 import { writeJsonAtomic } from "../core/state/atomic.js";
 import { StateDb } from "../core/state/db.js";
+import { mkdirs } from "../core/state/dirs.js";
 import { runTraderLoop } from "../core/trader/loop.js";
 import { riskParams } from "../core/trader/params.js";
 import { TraderSession } from "../core/trader/session.js";
@@ -140,7 +141,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const t0 = Date.now();
   if (o.dir !== undefined) refuseNonEmpty(o.dir);
   const dir = resolve(o.dir ?? mkdtempSync(join(tmpdir(), "capp-demo-")));
-  mkdirSync(dir, { recursive: true });
+  mkdirs(dir);
   const study = "capp_demo";
   const heldOutDays = 14;
   // the demo's own settings; initWorkspace keeps these files and adds the rest of the layout
@@ -364,7 +365,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       .recentEvents(20, "WARNING")
       .map((e) => ({ timestamp: iso(e.ts), severity: e.severity, process: e.process, message: e.message }));
     const outDir = join(dir, "demo_report");
-    mkdirSync(outDir, { recursive: true });
+    mkdirs(outDir);
     const files = {
       report: join(outDir, "report.json"),
       markdown: join(outDir, "report.md"),

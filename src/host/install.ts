@@ -4,10 +4,11 @@
  * the trader) is a service restarted by systemd (Restart=on-failure with a start limit — peers-and-formats.md §3.2).
  * The unit and crontab texts are templates in the package's config/systemd/ and config/crontab/.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LoadedConfig } from "../core/config/load.js";
 import { ConfigError } from "../core/errors.js";
+import { mkdirs } from "../core/state/dirs.js";
 import type { WorkspacePaths } from "../core/workspace/paths.js";
 import { renderPackageTemplate } from "../core/workspace/templates.js";
 import { JOBS } from "./jobs.js";
@@ -58,7 +59,7 @@ export function writeOsSchedule(
         "--role training writes a systemd service only (capp train is long-running)",
         "use capp automation install --systemd --role training",
       );
-    mkdirSync(out, { recursive: true });
+    mkdirs(out);
     const svc = join(out, "capp-train.service");
     writeFileSync(
       svc,
@@ -72,7 +73,7 @@ export function writeOsSchedule(
       next: "copy it to ~/.config/systemd/user/, then: systemctl --user daemon-reload && systemctl --user enable --now capp-train.service",
     };
   }
-  mkdirSync(out, { recursive: true });
+  mkdirs(out);
   const files: string[] = [];
   const jobs = JOBS.filter((j) => j.enabled(loaded));
   const exec = (args: string[]) => [...base, ...args].map(q).join(" ");

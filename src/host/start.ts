@@ -3,11 +3,11 @@
  * the same second start one host: the second `automation start` exits 5 while the first is
  * starting; one started after a host runs finds it and starts nothing.
  */
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { LockError } from "../core/errors.js";
 import { StateDb } from "../core/state/db.js";
+import { mkdirs } from "../core/state/dirs.js";
 import { JsonRegistryStore } from "../core/supervisor/registry.js";
 import type { WorkspacePaths } from "../core/workspace/paths.js";
 import { registryPath } from "./stop.js";
@@ -28,7 +28,7 @@ export function preflightHost(paths: WorkspacePaths): void {
  * for it. No waiting: a start already in progress → LockError (exit 5).
  */
 export async function withStartLock<T>(paths: WorkspacePaths, fn: () => Promise<T>): Promise<T> {
-  mkdirSync(paths.deployments, { recursive: true });
+  mkdirs(paths.deployments);
   const lockPath = join(paths.deployments, "automation.start.lock");
   let release: () => Promise<void>;
   try {

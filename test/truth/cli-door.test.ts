@@ -44,6 +44,9 @@ describe("only init and demo create workspaces", () => {
     const r = capp(["init", "/proc/capp-no-such-workspace"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("cannot create a workspace at /proc/capp-no-such-workspace");
+    const demo = capp(["demo", "--quick", "--dir", "/proc/capp-no-such-demo"]); // the same folder code
+    expect(demo.code).not.toBe(0);
+    expect(demo.stderr).toContain("/proc/capp-no-such-demo");
     const nested = join(temp(), "a", "b", "ws");
     const ok = capp(["init", nested]);
     expect(ok.code).toBe(0);

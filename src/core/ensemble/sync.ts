@@ -15,7 +15,7 @@
  *   run, so two concurrent syncs cannot both publish the same version with different members.
  * - A selection with no valid member is never written: the last good ensemble keeps serving.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import type { CappConfig } from "../config/schema.js";
@@ -33,6 +33,7 @@ import {
 import type { StudyStorage } from "../optuna/reader.js";
 import type { RankedTrial } from "../optuna/types.js";
 import { writeFileAtomicSync } from "../state/atomic.js";
+import { mkdirs } from "../state/dirs.js";
 import { confinedPath, type WorkspacePaths } from "../workspace/paths.js";
 import { AttributionLookup, attribution } from "./attribution.js";
 import { type CachedVerdict, folderFingerprint, VerdictCache } from "./cache.js";
@@ -222,7 +223,7 @@ export async function syncEnsemble(opts: SyncOptions): Promise<SyncResult> {
 async function locked<T>(ensembleDir: string, fn: (lost: { err?: Error }) => Promise<T | null>): Promise<T> {
   const lost: { err?: Error } = {};
   const lockPath = join(ensembleDir, SYNC_LOCK_FILE);
-  mkdirSync(ensembleDir, { recursive: true });
+  mkdirs(ensembleDir);
   const lockfile = (await import("proper-lockfile")).default;
   let release: () => Promise<void>;
   try {

@@ -18,7 +18,7 @@
  * The user's study, ensemble and deployment are never touched.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { equityChartSvg } from "../backtest/chart.js";
 import { type BacktestResult, runBacktest } from "../backtest/run.js";
@@ -35,6 +35,7 @@ import { timeframeMs } from "../market/types.js";
 import { members as countMembers } from "../plural.js";
 import { readJsonFile, writeFileAtomicSync, writeJsonAtomic } from "../state/atomic.js";
 import { StateDb } from "../state/db.js";
+import { mkdirs } from "../state/dirs.js";
 import { currentTradeTarget } from "../trader/deployment.js";
 import { QUICK_PRESET } from "../train/preset.js";
 import { workspacePaths } from "../workspace/paths.js";
@@ -294,12 +295,11 @@ async function runFold(
   const t0 = Date.now();
   const dir = join(o.outDir, `fold-${w.fold}`);
   rmSync(dir, { recursive: true, force: true }); // an unfinished fold is redone from scratch
-  mkdirSync(dir, { recursive: true });
+  mkdirs(dir);
   const studyName = `evaluate_fold_${w.fold}`;
   const fc = foldConfig(o.config, studyName);
   const paths = workspacePaths(dir, fc);
-  for (const d of [paths.deployments, paths.databases, paths.trainResults, paths.ensembleDir])
-    mkdirSync(d, { recursive: true });
+  for (const d of [paths.deployments, paths.databases, paths.trainResults, paths.ensembleDir]) mkdirs(d);
   const storeLastMs = copyBars(o.barsDb, paths.barsDb, fc.trading.timeframe, w.fromMs, w.cutoffMs);
   const foldsAfter = folds - w.fold;
   const say = (e: EvaluateProgress) => o.onProgress?.(e);
@@ -509,7 +509,7 @@ export async function runEvaluate(o: EvaluateOptions): Promise<EvaluateReport> {
       `${nFolds} test windows of ${testDays} days ending ${iso(toMs).slice(0, 10)} leave ${Math.max(0, trainDays).toFixed(0)} training days after --from ${iso(fromMs).slice(0, 10)} and the ${validationDays} validation days (need ≥ 10)`,
       "pass an earlier --from, fewer --folds, a shorter --test-days, or lower deploy.validationDays",
     );
-  mkdirSync(o.outDir, { recursive: true });
+  mkdirs(o.outDir);
   const keyOf = (w: FoldWindow) =>
     JSON.stringify({
       from: w.fromMs,

@@ -5,12 +5,13 @@
  * the full `PRAGMA integrity_check` **on the copy** and deleted if bad; the newest `keep` (24)
  * copies are kept (original-system.md §2.2 "Redundancy tasks").
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import Database from "better-sqlite3";
 import { errorMessage } from "../errors.js";
 import { isPostgresUrl, redactUrl } from "../optuna/pgUrl.js";
 import { openStudyStorage } from "../optuna/storage.js";
+import { mkdirs } from "../state/dirs.js";
 import type { HealthCheck } from "./types.js";
 
 /**
@@ -93,7 +94,7 @@ export async function backupOptunaDb(
   const pruned: string[] = [];
   let src: Database.Database | undefined;
   try {
-    mkdirSync(backupDir, { recursive: true });
+    mkdirs(backupDir);
     src = new Database(dbPath, { readonly: true, fileMustExist: true });
     src.pragma("busy_timeout = 10000");
     await src.backup(file);

@@ -10,11 +10,12 @@
  * because the two disagreed on the name). A held lock is also released when the process exits
  * (a command that fails early leaves no pid file behind).
  */
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import lockfile from "proper-lockfile";
 import { LockError } from "../errors.js";
 import { writeJsonAtomic } from "../state/atomic.js";
+import { mkdirs } from "../state/dirs.js";
 import { isSameProcess, processStartTicks } from "../supervisor/procinfo.js";
 
 /**
@@ -101,7 +102,7 @@ export interface LockWording {
  * @throws LockError (exit 5) naming the running pid when another live instance holds it.
  */
 export async function acquireDaemonLock(pidFile: string, what: string, wording: LockWording = {}): Promise<DaemonLock> {
-  mkdirSync(dirname(pidFile), { recursive: true });
+  mkdirs(dirname(pidFile));
   let unlock: (() => Promise<void>) | undefined;
   try {
     unlock = await lockfile.lock(pidFile, {

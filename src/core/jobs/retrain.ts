@@ -14,10 +14,11 @@
  * attempts count even when the launch fails (F-05), so a broken command is not retried every
  * minute. State: kv `watchdog.retrain` {last_retrain_time, retrain_count, job}.
  */
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { errorMessage } from "../errors.js";
 import type { StateDb } from "../state/db.js";
+import { mkdirs } from "../state/dirs.js";
 import { isSameProcess, readProcStat } from "../supervisor/procinfo.js";
 import { spawnDetached } from "../supervisor/spawn.js";
 import { type RetrainKv, WD_KV } from "./watchdogState.js";
@@ -39,7 +40,7 @@ export type RetrainLauncher = (req: { study: string; logFile: string }) => Promi
  */
 export function commandLauncher(command: string, args: readonly string[], cwd: string): RetrainLauncher {
   return async ({ study, logFile }) => {
-    mkdirSync(dirname(logFile), { recursive: true });
+    mkdirs(dirname(logFile));
     const fd = openSync(logFile, "a");
     let sub: ReturnType<typeof spawnDetached>;
     try {

@@ -12,8 +12,9 @@
  *   writing to the live file. `sweepLogs` does this for a whole folder; the watchdog calls it
  *   every pass.
  */
-import { appendFileSync, copyFileSync, mkdirSync, readdirSync, renameSync, statSync, truncateSync } from "node:fs";
+import { appendFileSync, copyFileSync, readdirSync, renameSync, statSync, truncateSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { mkdirs } from "../state/dirs.js";
 
 /** Rotation limits. */
 export interface RotateOptions {
@@ -63,7 +64,7 @@ export function rotateIfLarge(file: string, mode: "rename" | "copytruncate", o: 
 
 /** Append one line to `file` (folder created), rotating it first when over the limit. */
 export function appendLogLine(file: string, line: string, o: RotateOptions = {}): void {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirs(dirname(file));
   rotateIfLarge(file, "rename", o);
   appendFileSync(file, line.endsWith("\n") ? line : `${line}\n`);
 }
@@ -73,7 +74,7 @@ export function appendLogLine(file: string, line: string, o: RotateOptions = {})
  * rotates it like `appendLogLine`.
  */
 export function rotatingDestination(file: string, o: RotateOptions = {}): { write(chunk: string): boolean } {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirs(dirname(file));
   return {
     write(chunk: string): boolean {
       rotateIfLarge(file, "rename", o);

@@ -7,10 +7,10 @@
  * data (daily bars stamped 06:00Z have a 6 h offset). Gaps are never filled here — the
  * store keeps what the source reported; align.ts applies the gap policy.
  */
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { ConfigError, DataError } from "../errors.js";
+import { mkdirs } from "../state/dirs.js";
 import { barProblem, readBarsFile } from "./csv.js";
 import { normalizeSymbol, parseDataFileName } from "./symbols.js";
 import { type Bar, type Gap, TIMEFRAME_MS } from "./types.js";
@@ -106,7 +106,7 @@ export class BarStore {
   static open(path: string): BarStore {
     let db: Database.Database | undefined;
     try {
-      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      if (path !== ":memory:") mkdirs(dirname(path));
       db = new Database(path);
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = NORMAL");

@@ -18,6 +18,7 @@ import {
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { z } from "zod";
 import { DataError, errorMessage } from "../errors.js";
+import { mkdirs } from "../state/dirs.js";
 import { LEGACY_PARAM_DEFAULTS, type ModelMeta, stateDim, type TrialInfo } from "./types.js";
 
 /** File name of the actor inside a package or trial folder. */
@@ -200,7 +201,7 @@ export function writePackage(
   }
   const full = parseModelMeta({ ...meta, sha256: sha }, join(abs, META_FILE));
   const parent = dirname(abs);
-  mkdirSync(parent, { recursive: true });
+  mkdirs(parent);
   const tag = `${process.pid}-${randomBytes(4).toString("hex")}`;
   const tmp = join(parent, `.${basename(abs)}.tmp-${tag}`);
   const old = join(parent, `.${basename(abs)}.old-${tag}`);

@@ -28,6 +28,7 @@ import { unzipSync } from "fflate";
 import { NameRegistry, Parser } from "pickleparser";
 import { DataError, errorMessage } from "../errors.js";
 import { writeFileAtomicSync } from "../state/atomic.js";
+import { mkdirs } from "../state/dirs.js";
 import { exportActorOnnx, type OnnxExportOptions } from "../train/onnxExport.js";
 import type { ActorParams } from "../train/ppoMath.js";
 import type { WeightsCandidate } from "./discovery.js";
@@ -476,7 +477,7 @@ export function convertPthToFolder(dir: string, cacheRoot: string): string {
     // not converted yet
   }
   const conv = convertPthActor(pth);
-  mkdirSync(cacheRoot, { recursive: true });
+  mkdirs(cacheRoot);
   const tmp = `${out}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);

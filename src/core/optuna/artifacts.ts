@@ -11,9 +11,10 @@
  * is checked by sha256 against its `model.json` before it is written anywhere.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import { DataError } from "../errors.js";
+import { mkdirs } from "../state/dirs.js";
 
 /**
  * An artifact that cannot be used, with why: `mismatch` (actor.onnx's sha256 differs from
@@ -61,7 +62,7 @@ export class FileSystemArtifactStore implements ArtifactStore {
   }
   put(id: string, bytes: Uint8Array): void {
     checkId(id);
-    mkdirSync(this.base, { recursive: true });
+    mkdirs(this.base);
     const tmp = join(this.base, `.${id}.${process.pid}.tmp`);
     writeFileSync(tmp, bytes);
     renameSync(tmp, join(this.base, id));
@@ -213,7 +214,7 @@ export function fetchPackageArtifacts(
       "the artifact was altered or half-copied: re-upload it from the training machine",
     );
   }
-  mkdirSync(destDir, { recursive: true });
+  mkdirs(destDir);
   const put = (name: string, bytes: Uint8Array) => {
     const tmp = join(destDir, `.${name}.${process.pid}.tmp`);
     writeFileSync(tmp, bytes);

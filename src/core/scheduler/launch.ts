@@ -5,9 +5,10 @@
  * exit file; a process that is gone without an exit file crashed (or was killed).
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { DataError } from "../errors.js";
+import { mkdirs } from "../state/dirs.js";
 import { isSameProcess, processStartTicks } from "../supervisor/procinfo.js";
 
 /** Identity of a launched phase. */
@@ -28,8 +29,8 @@ export function launchDetached(
   argv: string[],
   o: { cwd: string; logPath: string; exitFile: string; env?: NodeJS.ProcessEnv },
 ): Launched {
-  mkdirSync(dirname(o.logPath), { recursive: true });
-  mkdirSync(dirname(o.exitFile), { recursive: true });
+  mkdirs(dirname(o.logPath));
+  mkdirs(dirname(o.exitFile));
   rmSync(o.exitFile, { force: true });
   const child = spawn("/bin/sh", ["-c", WRAPPER, "capp-phase", ...argv], {
     cwd: o.cwd,

@@ -15,7 +15,6 @@ import {
   fstatSync,
   fsyncSync,
   ftruncateSync,
-  mkdirSync,
   openSync,
   readFileSync,
   renameSync,
@@ -25,6 +24,7 @@ import {
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { DataError, DiskFullError } from "../errors.js";
+import { mkdirs } from "./dirs.js";
 
 /** errno codes that mean "no space left" (disk full, or the user's quota). */
 const FULL = new Set(["ENOSPC", "EDQUOT"]);
@@ -51,7 +51,7 @@ export function writeFileAtomicSync(path: string, data: string | Buffer): void {
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   let fd: number | undefined;
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirs(dir);
     let mode = 0o644;
     try {
       mode = statSync(path).mode & 0o777;
@@ -101,7 +101,7 @@ export function appendFileWhole(path: string, text: string): void {
   let fd: number | undefined;
   let size = 0;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirs(dirname(path));
     fd = fsCalls.openSync(path, "a", 0o644);
     size = fstatSync(fd).size;
     let off = 0;

@@ -3,11 +3,12 @@
  * deployments, orders (by client order id), fills, equity snapshots, and small key/value state.
  * One place for state (DESIGN.md principle 7); the seed's JSON files are exports of it.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { DataError, DiskFullError } from "../errors.js";
 import { isDiskFull, writeJsonAtomic } from "./atomic.js";
+import { mkdirs } from "./dirs.js";
 import { noteDbFile, sqliteCode } from "./faults.js";
 
 /** Severity of an event, as in the seed's watchdog alerts. */
@@ -75,7 +76,7 @@ export class StateDb {
     if (path !== ":memory:") refuseLostHistory(path);
     let handle: Database.Database | undefined;
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      mkdirs(dirname(path));
       handle = new Database(path);
       this.db = handle;
       this.db.pragma("busy_timeout = 10000");

@@ -13,11 +13,12 @@
  * Core code: nothing is printed; everything observable goes through `onEvent` and the returned
  * reports.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Clock, iso, SystemClock } from "../clock.js";
 import { ConfigError, errorMessage } from "../errors.js";
 import type { Severity } from "../notify/types.js";
+import { mkdirs } from "../state/dirs.js";
 import { checkHeartbeatFile } from "./heartbeat.js";
 import { groupRssBytes, isSameProcess, readProcStat, readRssBytes } from "./procinfo.js";
 import { type InstanceRecord, instanceKey, type RegistryState, type RegistryStore } from "./registry.js";
@@ -602,7 +603,7 @@ export class Supervisor {
   ): Promise<number | undefined> {
     const key = instanceKey(spec.name, rec.index);
     const logFile = this.logPath(spec, rec.index);
-    mkdirSync(this.opts.logDir, { recursive: true });
+    mkdirs(this.opts.logDir);
     const fd = openSync(logFile, "a");
     const sub = (() => {
       try {

@@ -2,9 +2,10 @@
  * `capp init [DIR]`: create the seed's layout and example config files (copied from the package's
  * `config/` and `.env.training.example`, see templates.ts). Never overwrites.
  */
-import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { ConfigError, DataError } from "../errors.js";
+import { mkdirs } from "../state/dirs.js";
 import { WORKSPACE_DIRS } from "./paths.js";
 import { readPackageFile } from "./templates.js";
 
@@ -73,23 +74,6 @@ export function initWorkspace(dir: string): InitResult {
   }
 }
 
-/**
- * `mkdir -p` one folder at a time. Node's `mkdirSync(…, {recursive: true})` never returns for a path
- * under /proc (the kernel answers ENOENT and the recursive walk retries forever); creating each missing
- * folder on its own gets that ENOENT, and every other error, at once.
- */
-function mkdirEach(path: string): void {
-  const missing: string[] = [];
-  let p = path;
-  while (!existsSync(p)) {
-    missing.push(p);
-    const up = dirname(p);
-    if (up === p) break;
-    p = up;
-  }
-  for (const d of missing.reverse()) mkdirSync(d);
-}
-
 function initWorkspaceUnchecked(dir: string): InitResult {
   const root = resolve(dir);
   const created: string[] = [];
@@ -99,12 +83,12 @@ function initWorkspaceUnchecked(dir: string): InitResult {
     e.code = "ENOTDIR";
     throw e;
   }
-  mkdirEach(root);
+  mkdirs(root);
   for (const d of WORKSPACE_DIRS) {
     const p = join(root, d);
     if (existsSync(p)) kept.push(d);
     else {
-      mkdirSync(p, { recursive: true });
+      mkdirs(p);
       created.push(`${d}/`);
     }
   }
