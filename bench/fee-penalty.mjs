@@ -4,11 +4,10 @@
 // setting what the objective's out-of-sample test splits saw: objective values, the bot's mean Sharpe,
 // fills and fees.
 //   node bench/fee-penalty.mjs            (needs dist/: npm run build; CAPP_FEE_TRIALS, default 6)
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sampleWorkspace } from "./lib.mjs";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const dist = (p) => import(join(repo, "dist", p));
@@ -17,13 +16,7 @@ const { loadTrainingData } = await dist("core/train/data.js");
 const { runStudy } = await dist("core/train/study.js");
 
 const nTrials = Number(process.env.CAPP_FEE_TRIALS ?? 6);
-const ws = mkdtempSync(join(tmpdir(), "capp-fee-penalty-"));
-const cli = (args) => {
-  const r = spawnSync(process.execPath, [join(repo, "bin", "capp.js"), ...args], { stdio: "ignore" });
-  if (r.status !== 0) throw new Error(`capp ${args.join(" ")} exited ${r.status}`);
-};
-cli(["init", ws]);
-cli(["-w", ws, "data", "import", "--sample"]);
+const ws = sampleWorkspace(repo, "capp-fee-penalty-");
 const paths = { root: ws, barsDb: join(ws, "databases", "bars.db"), optunaDb: join(ws, "databases", "fee.db") };
 
 console.log(`fee penalty on 2021-06-01 → 2021-12-31 (before every evaluate window), ${nTrials} quick trials each`);

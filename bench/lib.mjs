@@ -146,3 +146,19 @@ export async function startBenchPgCluster(prefix = "capp-bench-pg-") {
   };
   return { password, url, createDatabase, stop };
 }
+
+/**
+ * A new workspace in the temp dir (`capp init`) holding the bundled sample bars (`capp data import
+ * --sample`), made with the built CLI. @returns its folder (the caller removes it).
+ */
+export function sampleWorkspace(repo, prefix) {
+  const ws = mkdtempSync(join(tmpdir(), prefix));
+  for (const args of [
+    ["init", ws],
+    ["-w", ws, "data", "import", "--sample"],
+  ]) {
+    const r = spawnSync(process.execPath, [join(repo, "bin", "capp.js"), ...args], { stdio: "ignore" });
+    if (r.status !== 0) throw new Error(`capp ${args.join(" ")} exited ${r.status}`);
+  }
+  return ws;
+}

@@ -6,28 +6,22 @@
 //   - "noisy": a fresh uniform action in [−1, 1] per ticker per bar (an untrained agent's churn), 5 seeds.
 // Prints return, max drawdown, portfolio stops, fills and fees per profile, against EW HODL.
 //   node bench/risk-profiles.mjs           (needs dist/: npm run build)
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sampleWorkspace } from "./lib.mjs";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const dist = (p) => import(join(repo, "dist", p));
 const { loadConfig } = await dist("core/config/load.js");
 const { loadTrainingData } = await dist("core/train/data.js");
-const { buildableRuns, runPolicy } = await dist("core/train/env.js");
+const { buildableRuns, TradingSim } = await dist("core/train/env.js");
+const { StateBuilder } = await dist("core/market/state.js");
 const { riskParams } = await dist("core/trader/params.js");
 const { RISK_PROFILES } = await dist("core/config/riskProfiles.js");
 const { Rng } = await dist("core/train/rng.js");
 
-const ws = mkdtempSync(join(tmpdir(), "capp-risk-profiles-"));
-const cli = (args) => {
-  const r = spawnSync(process.execPath, [join(repo, "bin", "capp.js"), ...args], { stdio: "ignore" });
-  if (r.status !== 0) throw new Error(`capp ${args.join(" ")} exited ${r.status}`);
-};
-cli(["init", ws]);
-cli(["-w", ws, "data", "import", "--sample"]);
+const ws = sampleWorkspace(repo, "capp-risk-profiles-");
 const { config } = loadConfig({
   workspace: ws,
   env: {},
@@ -75,44 +69,38 @@ function measure(risk, act) {
     risk: riskParams(c, data.tickers),
     slippageBps: c.trading.slippageBps,
   };
+  // one pass per run (a fresh session, as runPolicy does), counting the bars on which the portfolio stop sold
   let stops = 0;
-  const run = runPolicy(spec, runs, (s) => act(s));
-  // portfolio stops: count sell-everything events by replaying is costly; estimate from value path drops is wrong,
-  // so count them through the risk events of a second pass below.
-  const v = run.values.flat();
-  const h = run.hodl.flat();
-  stops = countStops(spec, act);
+  let fills = 0;
+  let fees = 0;
+  const v = [];
+  const h = [];
+  for (const r of runs) {
+    const sim = new TradingSim(spec, r.first);
+    const b = new StateBuilder({ tickers: [...spec.tickers], lookback: 1, norm: spec.norm }, spec.fm);
+    const s = new Float32Array(b.dim);
+    v.push(sim.value());
+    h.push(sim.ewHodl());
+    while (sim.t < r.last) {
+      b.write(s, sim.t, sim.cash, sim.holdings);
+      const { orders } = sim.step(act(s));
+      if (orders.some((o) => o.reason === "portfolio_stop")) stops++;
+      v.push(sim.value());
+      h.push(sim.ewHodl());
+    }
+    fills += sim.fills;
+    fees += sim.fees;
+  }
   return {
     ret: v[v.length - 1] / v[0] - 1,
     dd: maxDrawdown(v),
     hodlRet: h[h.length - 1] / h[0] - 1,
     hodlDd: maxDrawdown(h),
-    fills: run.fills,
-    fees: run.fees,
+    fills,
+    fees,
     stops,
   };
 }
-
-function countStops(spec, act) {
-  // the same run, counting the bars on which every holding was sold for the portfolio stop
-  let n = 0;
-  const wrapped = { ...spec };
-  const { TradingSim } = envMod;
-  const { StateBuilder } = stateMod;
-  for (const r of runs) {
-    const sim = new TradingSim(wrapped, r.first);
-    const b = new StateBuilder({ tickers: [...spec.tickers], lookback: 1, norm: spec.norm }, spec.fm);
-    const s = new Float32Array(b.dim);
-    while (sim.t < r.last) {
-      b.write(s, sim.t, sim.cash, sim.holdings);
-      const { orders } = sim.step(act(s));
-      if (orders.some((o) => o.reason === "portfolio_stop")) n++;
-    }
-  }
-  return n;
-}
-const envMod = await dist("core/train/env.js");
-const stateMod = await dist("core/market/state.js");
 
 const pct = (x) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)} %`;
 console.log(

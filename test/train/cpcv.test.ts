@@ -12,7 +12,7 @@ import { buildableRuns, type EnvSpec, TradingEnv, TradingSim } from "../../src/c
 import { cpcvSplits } from "../../src/core/train/folds.js";
 import { objectiveSplits, runObjective } from "../../src/core/train/objective.js";
 import { trialSettings } from "../../src/core/train/space.js";
-import { sampleTrainingData, sampleWorkspace, testConfig } from "./trainHelpers.js";
+import { sampleTrainingData, sampleWorkspace, TINY_TRIAL_PARAMS, testConfig } from "./trainHelpers.js";
 
 describe("cpcvSplits (López de Prado 2018, ch. 12)", () => {
   it("N = 4, k = 2: C(4,2) = 6 splits, φ = 3 paths each covering every group once", () => {
@@ -123,21 +123,7 @@ describe("fee penalty in the training reward", () => {
 
 describe("the objective on CPCV", () => {
   it("trains C(N,k) splits, scores the φ paths, and keeps split 0's actor", async () => {
-    const params = {
-      learning_rate: 3e-4,
-      batch_size: 64,
-      gamma: 0.95,
-      net_dimension: 32,
-      base_target_step: 256,
-      base_break_step: 512,
-      lookback: 1,
-      norm_cash_exp: -11,
-      norm_stocks_exp: -8,
-      norm_tech_exp: -14,
-      norm_reward_exp: -9,
-      norm_action: 2,
-    };
-    const s = trialSettings(params, 24);
+    const s = trialSettings(TINY_TRIAL_PARAMS, 24);
     const c = testConfig();
     const opts = {
       folds: 2,

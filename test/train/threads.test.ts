@@ -18,7 +18,7 @@ import { resolveThreads, SplitPool } from "../../src/core/train/splitPool.js";
 import { runStudy } from "../../src/core/train/study.js";
 import { tempDir } from "../helpers/tmp.js";
 import { REPO } from "../helpers/workspace.js";
-import { sampleTrainingData, sampleWorkspace, testConfig } from "./trainHelpers.js";
+import { sampleTrainingData, sampleWorkspace, TINY_TRIAL_PARAMS, testConfig } from "./trainHelpers.js";
 
 let data: TrainingData;
 let barsDb: string;
@@ -28,20 +28,7 @@ beforeAll(() => {
   data = sampleTrainingData(ws.barsDb, testConfig(), 20);
 });
 
-const params = {
-  learning_rate: 3e-4,
-  batch_size: 64,
-  gamma: 0.95,
-  net_dimension: 32,
-  base_target_step: 256,
-  base_break_step: 512,
-  lookback: 1,
-  norm_cash_exp: -11,
-  norm_stocks_exp: -8,
-  norm_tech_exp: -14,
-  norm_reward_exp: -9,
-  norm_action: 2,
-};
+const params = TINY_TRIAL_PARAMS;
 
 function options(over: Partial<ObjectiveOptions> = {}): ObjectiveOptions {
   return {

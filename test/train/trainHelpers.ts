@@ -31,3 +31,19 @@ export function testConfig(overrides: Record<string, Record<string, unknown>> = 
 export function sampleTrainingData(barsDb: string, config: CappConfig, windowDays = 40): TrainingData {
   return loadTrainingData({ config, barsDb, windowDays });
 }
+
+/** A tiny trial's params (net 32, 512 PPO steps, lookback 1): fast objective runs in tests. */
+export const TINY_TRIAL_PARAMS = Object.freeze({
+  learning_rate: 3e-4,
+  batch_size: 64,
+  gamma: 0.95,
+  net_dimension: 32,
+  base_target_step: 256,
+  base_break_step: 512,
+  lookback: 1,
+  norm_cash_exp: -11,
+  norm_stocks_exp: -8,
+  norm_tech_exp: -14,
+  norm_reward_exp: -9,
+  norm_action: 2,
+});

@@ -14,18 +14,21 @@
  *   drawdown (45.8 %). The README's "Agents against holding" section has the table.
  */
 
-/** The thresholds a profile sets (the same keys and units as config `risk`). */
-export interface RiskProfile {
-  maxPositionPct: number;
-  stopLossPct: number;
-  trailingStopPct: number;
-  minHoldHours: number;
-  portfolioTrailingStopPct: number;
-  cooldownHours: number;
-  profitTakeThresholdPct: number;
-  profitTakeAmountPct: number;
-  cashReservePct: number;
-}
+import type { RiskParams } from "../trader/risk.js";
+
+/** The thresholds a profile sets (the same keys and units as config `risk` and the trader's RiskParams). */
+export type RiskProfile = Pick<
+  RiskParams,
+  | "maxPositionPct"
+  | "stopLossPct"
+  | "trailingStopPct"
+  | "minHoldHours"
+  | "portfolioTrailingStopPct"
+  | "cooldownHours"
+  | "profitTakeThresholdPct"
+  | "profitTakeAmountPct"
+  | "cashReservePct"
+>;
 
 /** The named profiles (see the module doc). */
 export const RISK_PROFILES = Object.freeze({
