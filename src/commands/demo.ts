@@ -61,9 +61,11 @@ export function registerDemo(program: Command, globals: () => GlobalOptions): vo
         );
         say(
           opts,
-          `jobs: ${Object.entries(r.jobs)
-            .map(([j, v]) => `${j} ×${v.runs}`)
-            .join(", ")}`,
+          `jobs: ${
+            Object.entries(r.jobs)
+              .map(([j, v]) => `${j} ×${v.runs}`)
+              .join(", ") || "none (no replay: nothing was deployed)"
+          }`,
         );
         say(opts, `report: ${r.files.markdown} (chart ${r.files.chart})`);
         if (!f.dashboard)
